@@ -1,0 +1,1 @@
+"""Use cases: load aggregates, call one domain method on each, save them together."""

@@ -1,0 +1,79 @@
+"""Running a command: load, decide, save atomically, retry on a lost race.
+
+Every command goes through ``CommandHandling.handle``: it gives a command an
+idempotency key (a repeat returns the first answer and writes nothing) and
+turns the event store's optimistic-concurrency conflict into a fresh attempt
+on fresh state, so the loser of a race gets the domain's own answer ("already
+received", "only 3 vials on hand") rather than a lost update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from application.errors import ConcurrentUpdate, NotFound
+from domain.idempotency import HandledCommand
+from domain.provenance import Provenance
+
+ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command answers: its result, and the log position of its write
+    (``position``) so a caller can wait for projections to catch up."""
+
+    result: dict[str, str] = field(default_factory=dict)
+    position: int | None = None
+    repeated: bool = False
+
+
+Decision = tuple[dict[str, str], list[Any]]
+
+
+class CommandHandling(Application[UUID]):
+    def handle(
+        self,
+        command: str,
+        by: Provenance,
+        decide: Callable[[], Decision],
+        key: str | None = None,
+    ) -> Outcome:
+        for _ in range(ATTEMPTS):
+            if key is not None:
+                handled = self.find(HandledCommand, HandledCommand.id_for(key))
+                if handled is not None:
+                    handled.check_same_command(command)
+                    return Outcome(handled.result, None, repeated=True)
+            result, aggregates = decide()
+            if key is not None:
+                aggregates.append(HandledCommand(key, command, result, by))
+            try:
+                recordings = self.save(*aggregates)
+            except IntegrityError:
+                continue
+            position = recordings[-1].notification.id if recordings else None
+            return Outcome(result, position)
+        msg = "Someone else changed the same records at the same moment, several times over; try again."
+        raise ConcurrentUpdate(msg)
+
+    def find(self, cls: type, aggregate_id: UUID) -> Any:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(aggregate, cls):
+            return None
+        return aggregate
+
+    def load(self, cls: type, aggregate_id: UUID, error: type[NotFound], message: str) -> Any:
+        aggregate = self.find(cls, aggregate_id)
+        if aggregate is None:
+            raise error(message)
+        return aggregate

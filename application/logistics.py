@@ -1,0 +1,271 @@
+"""Logistics use cases: lots, shipments and stock cards.
+
+All of Rantai's aggregates live in one eventsourcing application (one event
+table) because the atomic commands span them: dispatch (shipment + origin
+ledger), receipt (shipment + destination ledger) and a dose (recipient +
+facility ledger). Two applications cannot share one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any, ClassVar
+from eventsourcing.persistence import JSONTranscoder
+
+from application.errors import (
+    AlreadyExists,
+    FacilityNotFound,
+    LotNotFound,
+    ShipmentNotFound,
+)
+from application.handling import CommandHandling, Outcome
+from application.identifiers import new_sscc, parse_gtin, parse_sscc
+from application.transcodings import register_domain_transcodings
+from domain.facility import Facility, FacilityKind
+from domain.lot import Lot, LotError
+from domain.provenance import Provenance
+from domain.shipment import ReceiptLine, Shipment, ShipmentLine
+from domain.stock_ledger import StockLedger, WastageReason
+
+NATIONAL_WAREHOUSE = "BIOFARMA"
+DEFAULT_COMPANY_PREFIX = "8992806"
+
+
+class Logistics(CommandHandling):
+    name = "campaign"
+    snapshotting_intervals: ClassVar[dict[type, int]] = {StockLedger: 50}
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_domain_transcodings(transcoder)
+
+    @property
+    def company_prefix(self) -> str:
+        return self.env.get("GS1_COMPANY_PREFIX") or DEFAULT_COMPANY_PREFIX
+
+    # Facilities
+
+    def register_facility(
+        self, code: str, name: str, kind: FacilityKind, parent: str | None, by: Provenance
+    ) -> Outcome:
+        def decide() -> tuple[dict[str, str], list[Any]]:
+            if self.find(Facility, Facility.id_for(code)) is not None:
+                raise AlreadyExists(f"Facility {code} is already registered.")
+            parent_facility = self.get_facility(parent) if parent else None
+            facility = Facility.register(code, name, kind, parent_facility, by)
+            return {"code": code}, [facility, StockLedger(code, by)]
+
+        return self.handle("register_facility", by, decide)
+
+    def register_facilities(
+        self, rows: Iterable[tuple[str, str, FacilityKind, str | None]], by: Provenance,
+        batch_size: int = 500,
+    ) -> int:
+        """Bulk load (reference data): parents before children; known codes skipped."""
+        known: dict[str, Facility] = {}
+        batch: list[Facility] = []
+        created = 0
+        for code, name, kind, parent in rows:
+            if code in known or Facility.id_for(code) in self.repository:
+                continue
+            parent_facility = (known.get(parent) or self.get_facility(parent)) if parent else None
+            facility = Facility.register(code, name, kind, parent_facility, by)
+            known[code] = facility
+            batch += [facility, StockLedger(code, by)]
+            if len(batch) >= batch_size:
+                self.save(*batch)
+                created += len(batch) // 2
+                batch = []
+        if batch:
+            self.save(*batch)
+            created += len(batch) // 2
+        return created
+
+    def get_facility(self, code: str) -> Facility:
+        return self.load(
+            Facility, Facility.id_for(code), FacilityNotFound,
+            f"No facility has the code {code!r}: check the code on the facility list.",
+        )
+
+    # Lots
+
+    def release_lot(
+        self, gtin: str, lot_number: str, expiry: date, product: str, doses_per_vial: int,
+        manufacturer: str, vials: int, by: Provenance, key: str | None = None,
+    ) -> Outcome:
+        """Release a new lot into the national warehouse's stock."""
+        gtin = parse_gtin(gtin)
+
+        def decide() -> tuple[dict[str, str], list[Any]]:
+            if self.find(Lot, Lot.id_for(gtin, lot_number)) is not None:
+                raise AlreadyExists(f"Lot {lot_number} of GTIN {gtin} was already released.")
+            lot = Lot.release(gtin, lot_number, expiry, product, doses_per_vial, manufacturer, by)
+            ledger = self.get_stock(NATIONAL_WAREHOUSE)
+            ledger.receive(lot, vials, "release", by)
+            return {"gtin": gtin, "lot_number": lot_number}, [lot, ledger]
+
+        return self.handle("release_lot", by, decide, key)
+
+    def quarantine_lot(self, gtin: str, lot_number: str, reason: str, by: Provenance) -> Outcome:
+        return self._change_lot(gtin, lot_number, by, lambda lot: lot.quarantine(reason, by))
+
+    def release_lot_from_quarantine(self, gtin: str, lot_number: str, by: Provenance) -> Outcome:
+        return self._change_lot(gtin, lot_number, by, lambda lot: lot.release_from_quarantine(by))
+
+    def recall_lot(self, gtin: str, lot_number: str, reason: str, by: Provenance) -> Outcome:
+        return self._change_lot(gtin, lot_number, by, lambda lot: lot.recall(reason, by))
+
+    def _change_lot(self, gtin: str, lot_number: str, by: Provenance, change: Any) -> Outcome:
+        def decide() -> tuple[dict[str, str], list[Any]]:
+            lot = self.get_lot(gtin, lot_number)
+            change(lot)
+            return {"gtin": lot.gtin, "lot_number": lot_number}, [lot]
+
+        return self.handle("change_lot", by, decide)
+
+    def get_lot(self, gtin: str, lot_number: str) -> Lot:
+        gtin = parse_gtin(gtin)
+        return self.load(
+            Lot, Lot.id_for(gtin, lot_number), LotNotFound,
+            f"Lot {lot_number} of GTIN {gtin} is not known: check the lot number on the vial.",
+        )
+
+    def get_lot_by_key(self, lot_key: str) -> Lot:
+        gtin, lot_number = lot_key.split("/", 1)
+        return self.get_lot(gtin, lot_number)
+
+    # Shipments
+
+    def pack(
+        self, origin: str, destination: str, lines: list[ShipmentLine], by: Provenance,
+        key: str | None = None,
+    ) -> Outcome:
+        """Pack a shipment under a new SSCC label; stock moves at dispatch."""
+        lines = [ShipmentLine(parse_gtin(line.gtin), line.lot_number, line.vials) for line in lines]
+
+        def decide() -> tuple[dict[str, str], list[Any]]:
+            source = self.get_facility(origin)
+            source.check_may_ship_to(self.get_facility(destination))
+            ledger = self.get_stock(origin)
+            for line in lines:
+                lot = self.get_lot(line.gtin, line.lot_number)
+                lot.check_usable(by.occurred_at.date())
+                ledger.check_available(lot, line.vials * lot.doses_per_vial)
+            sscc = new_sscc(self.company_prefix)
+            shipment = Shipment.pack(sscc, origin, destination, lines, by)
+            return {"sscc": sscc}, [shipment]
+
+        return self.handle("pack", by, decide, key)
+
+    def dispatch(self, sscc: str, by: Provenance, key: str | None = None) -> Outcome:
+        """Scan out: the shipment leaves and its vials leave the origin's stock card."""
+        sscc = parse_sscc(sscc)
+
+        def decide() -> tuple[dict[str, str], list[Any]]:
+            shipment = self.get_shipment(sscc)
+            shipment.dispatch(by)
+            ledger = self.get_stock(shipment.origin)
+            for line in shipment.lines:
+                ledger.issue(self.get_lot(line.gtin, line.lot_number), line.vials, sscc, by)
+            return {"sscc": sscc}, [shipment, ledger]
+
+        return self.handle("dispatch", by, decide, key)
+
+    def receive(
+        self, sscc: str, lines: list[ReceiptLine], arrival_celsius: Decimal, by: Provenance,
+        key: str | None = None,
+    ) -> Outcome:
+        """Scan in and count: accepted vials enter the destination's stock card."""
+        sscc = parse_sscc(sscc)
+
+        def decide() -> tuple[dict[str, str], list[Any]]:
+            shipment = self.get_shipment(sscc)
+            shipment.receive(lines, arrival_celsius, by)
+            ledger = self.get_stock(shipment.destination)
+            for line in lines:
+                if line.accepted > 0:
+                    ledger.receive(self.get_lot(line.gtin, line.lot_number), line.accepted, sscc, by)
+            return {"sscc": sscc}, [shipment, ledger]
+
+        return self.handle("receive", by, decide, key)
+
+    def cancel(self, sscc: str, reason: str, by: Provenance) -> Outcome:
+        return self._change_shipment(sscc, by, lambda shipment: shipment.cancel(reason, by))
+
+    def record_temperature(self, sscc: str, celsius: Decimal, by: Provenance) -> Outcome:
+        return self._change_shipment(
+            sscc, by, lambda shipment: shipment.record_temperature(celsius, by)
+        )
+
+    def _change_shipment(self, sscc: str, by: Provenance, change: Any) -> Outcome:
+        sscc = parse_sscc(sscc)
+
+        def decide() -> tuple[dict[str, str], list[Any]]:
+            shipment = self.get_shipment(sscc)
+            change(shipment)
+            return {"sscc": sscc}, [shipment]
+
+        return self.handle("change_shipment", by, decide)
+
+    def get_shipment(self, sscc: str) -> Shipment:
+        sscc = parse_sscc(sscc)
+        return self.load(
+            Shipment, Shipment.id_for(sscc), ShipmentNotFound,
+            f"No shipment has the label {sscc}: check that the label belongs to this campaign.",
+        )
+
+    # Stock cards
+
+    def record_wastage(
+        self, facility: str, gtin: str, lot_number: str, doses: int, reason: WastageReason,
+        note: str, by: Provenance, key: str | None = None,
+    ) -> Outcome:
+        def decide() -> tuple[dict[str, str], list[Any]]:
+            ledger = self.get_stock(facility)
+            ledger.waste(self.get_lot(gtin, lot_number), doses, reason, note, by)
+            return {"facility": facility}, [ledger]
+
+        return self.handle("record_wastage", by, decide, key)
+
+    def record_count(
+        self, facility: str, gtin: str, lot_number: str, vials: int, by: Provenance,
+        loose_doses: int = 0, key: str | None = None,
+    ) -> Outcome:
+        """A physical count: the difference is recorded as an adjustment."""
+
+        def decide() -> tuple[dict[str, str], list[Any]]:
+            ledger = self.get_stock(facility)
+            lot = self.get_lot(gtin, lot_number)
+            difference = ledger.count(lot, vials * lot.doses_per_vial + loose_doses, by)
+            return {"facility": facility, "difference_doses": str(difference)}, [ledger]
+
+        return self.handle("record_count", by, decide, key)
+
+    def suggest_lots(self, facility: str, gtin: str, vials: int, on: date) -> list[tuple[str, int]]:
+        """Lots to pack, earliest expiry first, skipping quarantined or recalled ones."""
+        ledger = self.get_stock(facility)
+        gtin = parse_gtin(gtin)
+        held = frozenset(
+            key for key in ledger.lots
+            if key.startswith(gtin) and not self._is_usable(self.get_lot_by_key(key), on)
+        )
+        return ledger.suggest_lots(gtin, vials, on, exclude=held)
+
+    @staticmethod
+    def _is_usable(lot: Lot, on: date) -> bool:
+        try:
+            lot.check_usable(on)
+        except LotError:
+            return False
+        return True
+
+    def get_stock(self, facility: str) -> StockLedger:
+        """The facility's stock card, opened when the facility was registered."""
+        ledger = self.find(StockLedger, StockLedger.id_for(facility))
+        if ledger is None:
+            self.get_facility(facility)  # raises FacilityNotFound with a clear message
+            msg = f"Facility {facility} has no stock card."
+            raise FacilityNotFound(msg)
+        return ledger

@@ -1,0 +1,172 @@
+"""The stock card of one facility: every movement of every lot, in doses."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidQuantity, RuleBroken, check_positive
+from domain.lot import Lot
+from domain.provenance import Provenance
+
+
+class WastageReason(Enum):
+    BROKEN = "broken"
+    EXPIRED = "expired"
+    VVM = "vvm"
+    COLD_CHAIN_FAILURE = "cold_chain_failure"
+    OPEN_VIAL_TIME_LIMIT = "open_vial_time_limit"
+    LOST = "lost"
+    STOLEN = "stolen"
+
+
+class StockError(RuleBroken):
+    pass
+
+
+class InsufficientStock(StockError):
+    pass
+
+
+class LotNotOnCard(StockError):
+    pass
+
+
+def describe(doses: int, doses_per_vial: int) -> str:
+    vials, loose = divmod(doses, doses_per_vial)
+    text = f"{vials} vial{'s' if vials != 1 else ''}"
+    return text + (f" and {loose} dose{'s' if loose != 1 else ''}" if loose else "")
+
+
+class StockLedger(Aggregate):
+    """On hand per lot never goes below zero; corrections are new entries."""
+
+    @staticmethod
+    def id_for(facility: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"rantai:ledger:{facility}")
+
+    @classmethod
+    def create_id(cls, facility: str, **_: object) -> UUID:
+        return cls.id_for(facility)
+
+    @event("Opened")
+    def __init__(self, facility: str, by: Provenance) -> None:
+        self.facility = facility
+        self.on_hand: dict[str, int] = {}
+        self.lots: dict[str, dict[str, object]] = {}
+
+    def doses_of(self, lot_key: str) -> int:
+        return self.on_hand.get(lot_key, 0)
+
+    def check_available(self, lot: Lot, doses: int) -> None:
+        have = self.doses_of(lot.key)
+        if have < doses:
+            per = lot.doses_per_vial
+            msg = (
+                f"Only {describe(have, per)} of lot {lot.lot_number} on hand at {self.facility}; "
+                f"{describe(doses, per)} needed."
+            )
+            raise InsufficientStock(msg)
+
+    def receive(self, lot: Lot, vials: int, reference: str, by: Provenance) -> None:
+        check_positive(vials, f"Vials of lot {lot.lot_number} received")
+        self._received(
+            lot.gtin, lot.lot_number, lot.expiry, lot.doses_per_vial, vials,
+            vials * lot.doses_per_vial, reference, by,
+        )
+
+    @event("Received")
+    def _received(
+        self, gtin: str, lot_number: str, expiry: date, doses_per_vial: int,
+        vials: int, doses: int, reference: str, by: Provenance,
+    ) -> None:
+        key = f"{gtin}/{lot_number}"
+        self.lots.setdefault(key, {
+            "gtin": gtin, "lot_number": lot_number,
+            "expiry": expiry.isoformat(), "doses_per_vial": doses_per_vial,
+        })
+        self.on_hand[key] = self.doses_of(key) + doses
+
+    def issue(self, lot: Lot, vials: int, reference: str, by: Provenance) -> None:
+        check_positive(vials, f"Vials of lot {lot.lot_number}")
+        lot.check_usable(by.occurred_at.date())
+        doses = vials * lot.doses_per_vial
+        self.check_available(lot, doses)
+        self._issued(lot.gtin, lot.lot_number, vials, doses, reference, by)
+
+    @event("Issued")
+    def _issued(
+        self, gtin: str, lot_number: str, vials: int, doses: int, reference: str, by: Provenance
+    ) -> None:
+        key = f"{gtin}/{lot_number}"
+        self.on_hand[key] = self.doses_of(key) - doses
+
+    def administer(self, lot: Lot, doses: int, reference: str, by: Provenance) -> None:
+        check_positive(doses, "Doses given")
+        lot.check_usable(by.occurred_at.date())
+        self.check_available(lot, doses)
+        self._administered(lot.gtin, lot.lot_number, doses, reference, by)
+
+    @event("Administered")
+    def _administered(
+        self, gtin: str, lot_number: str, doses: int, reference: str, by: Provenance
+    ) -> None:
+        key = f"{gtin}/{lot_number}"
+        self.on_hand[key] = self.doses_of(key) - doses
+
+    def waste(self, lot: Lot, doses: int, reason: WastageReason, note: str, by: Provenance) -> None:
+        check_positive(doses, "Doses wasted")
+        self.check_available(lot, doses)
+        self._wasted(lot.gtin, lot.lot_number, doses, reason, note, by)
+
+    @event("Wasted")
+    def _wasted(
+        self, gtin: str, lot_number: str, doses: int, reason: WastageReason, note: str,
+        by: Provenance,
+    ) -> None:
+        key = f"{gtin}/{lot_number}"
+        self.on_hand[key] = self.doses_of(key) - doses
+
+    def count(self, lot: Lot, counted_doses: int, by: Provenance) -> int:
+        """Record a physical count; the difference becomes an adjustment."""
+        if counted_doses < 0:
+            msg = f"Lot {lot.lot_number}: a count cannot be negative."
+            raise InvalidQuantity(msg)
+        if lot.key not in self.lots:
+            msg = f"Lot {lot.lot_number} has never been on the stock card of {self.facility}."
+            raise LotNotOnCard(msg)
+        expected = self.doses_of(lot.key)
+        self._counted(lot.gtin, lot.lot_number, counted_doses, expected, counted_doses - expected, by)
+        return counted_doses - expected
+
+    @event("Counted")
+    def _counted(
+        self, gtin: str, lot_number: str, counted: int, expected: int, difference: int,
+        by: Provenance,
+    ) -> None:
+        key = f"{gtin}/{lot_number}"
+        self.on_hand[key] = self.doses_of(key) + difference
+
+    def suggest_lots(
+        self, gtin: str, vials: int, on: date, exclude: frozenset[str] = frozenset()
+    ) -> list[tuple[str, int]]:
+        """Earliest expiry first: which lots to pack for ``vials`` of a product."""
+        usable = [
+            (info["expiry"], key) for key, info in self.lots.items()
+            if info["gtin"] == gtin and key not in exclude
+            and str(info["expiry"]) > on.isoformat()
+        ]
+        picks: list[tuple[str, int]] = []
+        remaining = vials
+        for _, key in sorted(usable):
+            whole_vials = self.doses_of(key) // int(self.lots[key]["doses_per_vial"])  # type: ignore[call-overload]
+            take = min(whole_vials, remaining)
+            if take > 0:
+                picks.append((key, take))
+                remaining -= take
+            if remaining == 0:
+                break
+        return picks

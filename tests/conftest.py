@@ -1,0 +1,68 @@
+"""Real storage for every persistence-facing test: a SQLite file in a temp dir
+and the real PostgreSQL (a fresh schema per test, dropped afterwards).
+
+Locally a PostgreSQL test skips, loudly, when no server is reachable; under
+CI (CI=true) a missing server fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from interfaces.settings import Settings, event_store_env
+
+POSTGRES_URL = os.environ.get(
+    "RANTAI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def postgres_or_skip() -> None:
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            return
+    except psycopg.OperationalError as error:
+        reason = f"PostgreSQL is not reachable at {POSTGRES_URL}: {error}".strip()
+        if IN_CI:
+            pytest.fail(f"{reason} (CI=true: a missing server is a failure)")
+        pytest.skip(f"!!! SKIPPING POSTGRESQL TEST: {reason}")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_env(request: pytest.FixtureRequest, tmp_path) -> Iterator[dict[str, str]]:
+    """The eventsourcing environment of a fresh, empty event store."""
+    if request.param == "sqlite":
+        settings = Settings(database_url=f"sqlite:///{tmp_path}/rantai.sqlite")
+        yield event_store_env(settings, create_tables=True)
+        return
+    postgres_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    settings = Settings(database_url=POSTGRES_URL, postgres_schema=schema)
+    try:
+        yield event_store_env(settings, create_tables=True)
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def app(store_env: dict[str, str]) -> Iterator["Logistics"]:
+    from application.logistics import Logistics
+
+    application = Logistics(store_env)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def chain(app) -> "ColdChain":
+    from tests.scenario import ColdChain
+
+    return ColdChain(app).build()

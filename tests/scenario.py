@@ -1,0 +1,94 @@
+"""A small cold chain for the scenario tests: Bio Farma, a province, one of its
+districts and a puskesmas, plus a second province with a district."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from stdnum import ean
+
+from application.logistics import NATIONAL_WAREHOUSE, Logistics
+from domain.facility import FacilityKind
+from domain.provenance import Provenance
+from domain.shipment import ReceiptLine, ShipmentLine
+
+
+def gtin(body: str) -> str:
+    return body + ean.calc_check_digit(body)
+
+
+CORONAVAC = gtin("0699280600001")
+BIOFARMA_VAC = gtin("0899280600002")
+JAN_3 = datetime(2021, 1, 3, 8, 0, tzinfo=UTC)
+
+
+@dataclass
+class ColdChain:
+    app: Logistics
+    now: datetime = JAN_3
+    ssccs: list[str] = field(default_factory=list)
+
+    def by(self, facility: str, actor: str = "staff", device: str = "scanner-1") -> Provenance:
+        return Provenance(actor, facility, device, self.now)
+
+    def build(self) -> ColdChain:
+        admin = self.by(NATIONAL_WAREHOUSE, "admin")
+        rows = [
+            (NATIONAL_WAREHOUSE, "PT Bio Farma", FacilityKind.NATIONAL_WAREHOUSE, None),
+            ("32", "JAWA BARAT", FacilityKind.PROVINCE_OFFICE, NATIONAL_WAREHOUSE),
+            ("32.73", "KOTA BANDUNG", FacilityKind.DISTRICT_OFFICE, "32"),
+            ("P3273010", "Puskesmas Sukasari", FacilityKind.PUSKESMAS, "32.73"),
+            ("31", "DKI JAKARTA", FacilityKind.PROVINCE_OFFICE, NATIONAL_WAREHOUSE),
+            ("31.71", "KOTA JAKARTA SELATAN", FacilityKind.DISTRICT_OFFICE, "31"),
+        ]
+        for code, name, kind, parent in rows:
+            self.app.register_facility(code, name, kind, parent, admin)
+        return self
+
+    def release(self, lot: str = "CV001", vials: int = 100, expiry: date = date(2021, 12, 31),
+                product_gtin: str = CORONAVAC, doses_per_vial: int = 1) -> None:
+        self.app.release_lot(product_gtin, lot, expiry, "CoronaVac", doses_per_vial, "Sinovac",
+                             vials, self.by(NATIONAL_WAREHOUSE))
+
+    def pack(self, origin: str, destination: str, *lines: tuple[str, int],
+             product_gtin: str = CORONAVAC) -> str:
+        outcome = self.app.pack(
+            origin, destination,
+            [ShipmentLine(product_gtin, lot, vials) for lot, vials in lines], self.by(origin),
+        )
+        return outcome.result["sscc"]
+
+    def ship(self, origin: str, destination: str, *lines: tuple[str, int]) -> str:
+        sscc = self.pack(origin, destination, *lines)
+        self.app.dispatch(sscc, self.by(origin))
+        return sscc
+
+    def receive_all(self, sscc: str, celsius: str = "5.0") -> None:
+        from decimal import Decimal
+
+        shipment = self.app.get_shipment(sscc)
+        lines = [ReceiptLine(line.gtin, line.lot_number, line.vials) for line in shipment.lines]
+        self.app.receive(sscc, lines, Decimal(celsius), self.by(shipment.destination))
+
+    def later(self, days: int) -> None:
+        self.now += timedelta(days=days)
+
+    def on_hand(self, facility: str, lot: str = "CV001", product_gtin: str = CORONAVAC) -> int:
+        return self.app.get_stock(facility).doses_of(f"{product_gtin}/{lot}")
+
+
+def last_position(app: Logistics) -> int:
+    return app.recorder.max_notification_id() or 0
+
+
+@contextmanager
+def refused(app: Logistics, error: type[Exception], match: str | None = None) -> Iterator[object]:
+    """The block must raise ``error`` and leave no new event in the store."""
+    before = last_position(app)
+    with pytest.raises(error, match=match) as info:
+        yield info
+    assert last_position(app) == before, "a refused command left an event behind"
