@@ -1,0 +1,126 @@
+"""A small but realistic January 2021 cold chain, replayed through the application.
+
+Bio Farma releases two lots and ships them to three provinces, on to two
+districts each and on to two puskesmas per district. Along the way: one short
+delivery, one VVM rejection and one count discrepancy. Event times follow the
+calendar of the rollout (``occurred_at``), whatever today's date is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+from stdnum import ean
+
+from application.logistics import NATIONAL_WAREHOUSE, Logistics
+from domain.provenance import Provenance
+from domain.shipment import ReceiptLine, ShipmentLine
+from interfaces.reference_data import facility_rows, puskesmas_code
+
+WIB = timezone(timedelta(hours=7), "WIB")
+CORONAVAC_GTIN = "0697000000001" + ean.calc_check_digit("0697000000001")
+BIOFARMA_GTIN = "0899280600012" + ean.calc_check_digit("0899280600012")
+CORONAVAC_LOT, BIOFARMA_LOT = "A202012001", "BF2101001"
+
+# province -> its two demo districts -> the kecamatan whose puskesmas get vaccine
+ROUTES = {
+    "32": {"32.73": ["32.73.01", "32.73.02"], "32.04": ["32.04.05", "32.04.06"]},
+    "31": {"31.74": ["31.74.01", "31.74.02"], "31.71": ["31.71.01", "31.71.02"]},
+    "35": {"35.78": ["35.78.01", "35.78.02"], "35.07": ["35.07.01", "35.07.02"]},
+}
+
+
+@dataclass
+class DemoRun:
+    app: Logistics
+    clock: datetime = datetime(2021, 1, 2, 8, 0, tzinfo=WIB)
+    shipments: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def by(self, facility: str, actor: str = "petugas.gudang") -> Provenance:
+        return Provenance(actor, facility, f"scanner-{facility}", self.clock)
+
+    def tick(self, hours: float) -> None:
+        self.clock += timedelta(hours=hours)
+
+    def ship(self, origin: str, destination: str, vials: dict[str, int]) -> str:
+        lines = [ShipmentLine(gtin, lot, n) for (gtin, lot), n in _lots(vials).items()]
+        sscc = self.app.pack(origin, destination, lines, self.by(origin)).result["sscc"]
+        self.tick(1)
+        self.app.dispatch(sscc, self.by(origin))
+        self.shipments.append(sscc)
+        for celsius in ("4.8", "5.6"):
+            self.tick(2)
+            self.app.record_temperature(sscc, Decimal(celsius), self.by(origin, "logger"))
+        return sscc
+
+    def receive(self, sscc: str, overrides: dict[str, ReceiptLine] | None = None) -> None:
+        shipment = self.app.get_shipment(sscc)
+        lines = [
+            (overrides or {}).get(line.lot_number, ReceiptLine(line.gtin, line.lot_number, line.vials))
+            for line in shipment.lines
+        ]
+        self.tick(1)
+        self.app.receive(sscc, lines, Decimal("5.2"), self.by(shipment.destination, "petugas.penerima"))
+
+
+def _lots(vials: dict[str, int]) -> dict[tuple[str, str], int]:
+    gtins = {CORONAVAC_LOT: CORONAVAC_GTIN, BIOFARMA_LOT: BIOFARMA_GTIN}
+    return {(gtins[lot], lot): n for lot, n in vials.items()}
+
+
+def is_loaded(app: Logistics) -> bool:
+    from application.errors import NotFound
+
+    try:
+        app.get_lot(CORONAVAC_GTIN, CORONAVAC_LOT)
+    except NotFound:
+        return False
+    return True
+
+
+def run_demo(app: Logistics) -> DemoRun:
+    run = DemoRun(app)
+    districts = {d for province in ROUTES.values() for d in province}
+    app.register_facilities(facility_rows(puskesmas_in=districts), run.by(NATIONAL_WAREHOUSE, "admin"))
+
+    run.tick(24)  # 3 January: Bio Farma releases the lots
+    warehouse = run.by(NATIONAL_WAREHOUSE, "qa.biofarma")
+    app.release_lot(CORONAVAC_GTIN, CORONAVAC_LOT, date(2023, 12, 31), "CoronaVac", 1,
+                    "Sinovac Life Sciences", 3000, warehouse)
+    app.release_lot(BIOFARMA_GTIN, BIOFARMA_LOT, date(2023, 6, 30), "Vaksin COVID-19 Bio Farma", 10,
+                    "PT Bio Farma", 600, warehouse)
+
+    run.tick(24)  # 4 January: to the provinces
+    to_province = {p: run.ship(NATIONAL_WAREHOUSE, p, {CORONAVAC_LOT: 800, BIOFARMA_LOT: 160})
+                   for p in ROUTES}
+    for province, sscc in to_province.items():
+        rejected = None
+        if province == "35":  # heat-exposed box: VVM stage 3, all vials of that line rejected
+            rejected = {BIOFARMA_LOT: ReceiptLine(BIOFARMA_GTIN, BIOFARMA_LOT, 0, 160, "VVM stage 3", 3)}
+            run.notes.append(f"VVM rejection: shipment {sscc} to 35, lot {BIOFARMA_LOT}, 160 vials rejected")
+        run.receive(sscc, rejected)
+
+    run.tick(48)  # 6 January: to the districts
+    for province, districts_of in ROUTES.items():
+        for district in districts_of:
+            sscc = run.ship(province, district, {CORONAVAC_LOT: 300})
+            short = None
+            if district == "32.73":  # two vials never arrived
+                short = {CORONAVAC_LOT: ReceiptLine(CORONAVAC_GTIN, CORONAVAC_LOT, 298)}
+                run.notes.append(f"Short delivery: shipment {sscc} to 32.73, 298 of 300 vials arrived")
+            run.receive(sscc, short)
+
+    run.tick(48)  # 8 January: to the puskesmas
+    for districts_of in ROUTES.values():
+        for district, kecamatan in districts_of.items():
+            for code in kecamatan:
+                run.receive(run.ship(district, puskesmas_code(code), {CORONAVAC_LOT: 100}))
+
+    run.tick(48)  # 10 January: stock count at Kota Bandung finds one vial fewer
+    outcome = app.record_count("32.73", CORONAVAC_GTIN, CORONAVAC_LOT, 97,
+                               run.by("32.73", "petugas.gudang.kota.bandung"))
+    run.notes.append(f"Count discrepancy at 32.73: {outcome.result['difference_doses']} dose(s)")
+    return run

@@ -1,0 +1,112 @@
+"""The ``rantai`` command line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from application.errors import ApplicationError
+from application.logistics import Logistics
+from domain.errors import RuleBroken
+from interfaces.bootstrap import open_campaign
+from interfaces.settings import Settings
+
+app = typer.Typer(help="Rantai: track and trace for the vaccination campaign.", no_args_is_help=True)
+db = typer.Typer(help="The event store.", no_args_is_help=True)
+shipment = typer.Typer(help="Shipments.", no_args_is_help=True)
+app.add_typer(db, name="db")
+app.add_typer(shipment, name="shipment")
+console = Console()
+
+
+@contextmanager
+def campaign(create_tables: bool | None = None) -> Iterator[Logistics]:
+    application = open_campaign(Settings(), create_tables=create_tables)
+    try:
+        yield application
+    except (RuleBroken, ApplicationError) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        application.close()
+
+
+@db.command("init")
+def db_init() -> None:
+    """Create the event store's tables (once, before serving processes start)."""
+    with campaign(create_tables=True) as application:
+        console.print(f"Event store ready ({application.factory.__class__.__module__}).")
+
+
+@app.command()
+def demo() -> None:
+    """Load a small, realistic January 2021 cold chain and print a summary."""
+    from interfaces.cli.demo import is_loaded, run_demo
+
+    with campaign() as application:
+        if is_loaded(application):
+            console.print("Demo data is already loaded; nothing written.")
+            return
+        with console.status("Replaying 2–10 January 2021..."):
+            run = run_demo(application)
+        table = Table("from", "to", "status", "vials sent", "accepted", "excursion")
+        table.add_column("shipment (SSCC)", no_wrap=True)
+        for sscc in run.shipments:
+            s = application.get_shipment(sscc)
+            sent = sum(line.vials for line in s.lines)
+            accepted = sum(line.accepted for line in s.receipt)
+            table.add_row(s.origin, s.destination, s.status.value, str(sent), str(accepted),
+                          "yes" if s.excursion else "", sscc)
+        console.print(table)
+        for note in run.notes:
+            console.print(f"• {note}")
+        console.print(f"{application.recorder.max_notification_id()} events in the log.")
+
+
+@shipment.command("show")
+def shipment_show(sscc: str) -> None:
+    """Show a shipment: route, lines, receipt and temperatures."""
+    with campaign() as application:
+        s = application.get_shipment(sscc)
+        console.print(f"[bold]Shipment {s.sscc}[/bold]  {s.origin} → {s.destination}  [{s.status.value}]")
+        if s.dispatched_at:
+            console.print(f"dispatched {s.dispatched_at}")
+        if s.received_at:
+            console.print(f"received {s.received_at} at {s.arrival_celsius} °C")
+        received = {line.lot_key: line for line in s.receipt}
+        table = Table("GTIN", "lot", "vials sent", "accepted", "rejected", "short", "reason", "VVM")
+        for line in s.lines:
+            r = received.get(line.lot_key)
+            cells = ["", "", "", "", ""]
+            if r:
+                short = line.vials - r.accepted - r.rejected
+                cells = [str(r.accepted), str(r.rejected), str(short), r.reason, str(r.vvm_stage)]
+            table.add_row(line.gtin, line.lot_number, str(line.vials), *cells)
+        console.print(table)
+        for at, celsius, excursion in s.readings:
+            console.print(f"{at}  {celsius} °C" + ("  [red]EXCURSION[/red]" if excursion else ""))
+
+
+@app.command()
+def stock(facility: str) -> None:
+    """Show a facility's stock card: on hand per lot."""
+    with campaign() as application:
+        place = application.get_facility(facility)
+        ledger = application.get_stock(facility)
+        table = Table("GTIN", "lot", "expiry", "vials", "doses")
+        for key, info in sorted(ledger.lots.items()):
+            doses = ledger.doses_of(key)
+            per = int(info["doses_per_vial"])
+            table.add_row(str(info["gtin"]), str(info["lot_number"]), str(info["expiry"]),
+                          f"{doses // per}" + (f" + {doses % per} doses" if doses % per else ""),
+                          str(doses))
+        console.print(f"[bold]{place.label()}[/bold]")
+        console.print(table)
+
+
+if __name__ == "__main__":
+    app()
