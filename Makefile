@@ -26,6 +26,7 @@ zbar:
 run: $(STAMP) zbar
 	$(BIN)/rantai db init
 	$(BIN)/rantai demo
+	$(BIN)/rantai serve
 
 test: $(STAMP) zbar
 	$(BIN)/python -m pytest -q

@@ -34,22 +34,26 @@ def postgres_or_skip() -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def store_env(request: pytest.FixtureRequest, tmp_path) -> Iterator[dict[str, str]]:
-    """The eventsourcing environment of a fresh, empty event store."""
+def settings(request: pytest.FixtureRequest, tmp_path) -> Iterator[Settings]:
+    """Settings naming a fresh, empty event store on each backend."""
     if request.param == "sqlite":
-        settings = Settings(database_url=f"sqlite:///{tmp_path}/rantai.sqlite")
-        yield event_store_env(settings, create_tables=True)
+        yield Settings(database_url=f"sqlite:///{tmp_path}/rantai.sqlite")
         return
     postgres_or_skip()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    settings = Settings(database_url=POSTGRES_URL, postgres_schema=schema)
     try:
-        yield event_store_env(settings, create_tables=True)
+        yield Settings(database_url=POSTGRES_URL, postgres_schema=schema)
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def store_env(settings: Settings) -> dict[str, str]:
+    """The eventsourcing environment of that store, creating its tables."""
+    return event_store_env(settings, create_tables=True)
 
 
 @pytest.fixture

@@ -108,5 +108,17 @@ def stock(facility: str) -> None:
         console.print(table)
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+) -> None:
+    """Serve the API (docs at /docs) on the configured event store."""
+    import uvicorn
+
+    console.print(f"Rantai API on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run("interfaces.api.main:create_app", factory=True, host=host, port=port)
+
+
 if __name__ == "__main__":
     app()

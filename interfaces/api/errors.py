@@ -1,0 +1,47 @@
+"""The one place that turns errors into HTTP answers a warehouse worker can act on."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from application.errors import (
+    AlreadyExists,
+    ApplicationError,
+    ConcurrentUpdate,
+    InvalidIdentifier,
+    NotFound,
+)
+from domain.errors import RuleBroken
+from interfaces.scanner.digital_link import ScanNotUnderstood
+
+STATUS = [
+    (NotFound, 404),
+    (InvalidIdentifier, 422),
+    (ScanNotUnderstood, 422),
+    (AlreadyExists, 409),
+    (ConcurrentUpdate, 409),
+    (RuleBroken, 409),
+    (ApplicationError, 400),
+]
+
+
+def _answer(request: Request, error: Exception) -> JSONResponse:
+    status = next(code for kind, code in STATUS if isinstance(error, kind))
+    return JSONResponse(status_code=status, content={"error": type(error).__name__, "message": str(error)})
+
+
+def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"] if part not in ("body", "header"))
+        problems.append(f"{where}: {item['msg']}")
+    message = "Some fields are missing or wrong: " + "; ".join(problems)
+    return JSONResponse(status_code=422, content={"error": "InvalidRequest", "message": message})
+
+
+def register_error_handlers(api: FastAPI) -> None:
+    for kind, _ in STATUS:
+        api.add_exception_handler(kind, _answer)
+    api.add_exception_handler(RequestValidationError, _invalid_request)

@@ -1,0 +1,24 @@
+"""What did I just scan? Turns a QR payload into the shipment or lot it names."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from interfaces.api.deps import CampaignDep
+from interfaces.api.models import ScanIn
+from interfaces.api.routers.shipments import public
+from interfaces.scanner.digital_link import ShipmentLabel, read
+
+router = APIRouter(prefix="/scans", tags=["scanner"])
+
+
+@router.post("")
+def resolve(body: ScanIn, campaign: CampaignDep) -> dict[str, object]:
+    label = read(body.payload)
+    if isinstance(label, ShipmentLabel):
+        return {"kind": "shipment", "shipment": public(campaign.get_shipment(label.sscc)).model_dump()}
+    lot = campaign.get_lot(label.gtin, label.lot_number)
+    return {
+        "kind": "lot", "gtin": lot.gtin, "lot_number": lot.lot_number,
+        "expiry": lot.expiry.isoformat(), "status": lot.status.value, "serial": label.serial,
+    }

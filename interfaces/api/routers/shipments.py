@@ -1,0 +1,79 @@
+"""Shipments: pack, scan out, scan in and count, temperatures, labels."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from domain.shipment import ReceiptLine, Shipment, ShipmentLine
+from interfaces.api.deps import ByDep, CampaignDep, IdempotencyKey
+from interfaces.api.models import (
+    CancelCreate,
+    CommandResult,
+    LineIn,
+    ReceiptCreate,
+    ReceiptLineIn,
+    ShipmentCreate,
+    ShipmentPublic,
+    TemperatureCreate,
+)
+from interfaces.scanner.digital_link import shipment_uri
+from interfaces.scanner.labels import qr_png
+
+router = APIRouter(prefix="/shipments", tags=["shipments"])
+
+
+def public(shipment: Shipment) -> ShipmentPublic:
+    return ShipmentPublic(
+        sscc=shipment.sscc,
+        origin=shipment.origin,
+        destination=shipment.destination,
+        status=shipment.status.value,
+        lines=[LineIn(gtin=l.gtin, lot_number=l.lot_number, vials=l.vials) for l in shipment.lines],
+        receipt=[ReceiptLineIn(**vars(r)) for r in shipment.receipt],
+        dispatched_at=shipment.dispatched_at,
+        received_at=shipment.received_at,
+        arrival_celsius=shipment.arrival_celsius,
+        excursion=shipment.excursion,
+        label=shipment_uri(shipment.sscc),
+    )
+
+
+@router.post("", status_code=201)
+def pack(body: ShipmentCreate, campaign: CampaignDep, by: ByDep, key: IdempotencyKey = None) -> CommandResult:
+    lines = [ShipmentLine(l.gtin, l.lot_number, l.vials) for l in body.lines]
+    outcome = campaign.pack(body.origin, body.destination, lines, by, key=key)
+    return CommandResult(**vars(outcome))
+
+
+@router.get("/{sscc}")
+def show(sscc: str, campaign: CampaignDep) -> ShipmentPublic:
+    return public(campaign.get_shipment(sscc))
+
+
+@router.get("/{sscc}/label.png", response_class=Response)
+def label(sscc: str, campaign: CampaignDep) -> Response:
+    shipment = campaign.get_shipment(sscc)
+    return Response(qr_png(shipment_uri(shipment.sscc)), media_type="image/png")
+
+
+@router.post("/{sscc}/dispatch")
+def dispatch(sscc: str, campaign: CampaignDep, by: ByDep, key: IdempotencyKey = None) -> CommandResult:
+    return CommandResult(**vars(campaign.dispatch(sscc, by, key=key)))
+
+
+@router.post("/{sscc}/receipt")
+def receive(
+    sscc: str, body: ReceiptCreate, campaign: CampaignDep, by: ByDep, key: IdempotencyKey = None
+) -> CommandResult:
+    lines = [ReceiptLine(**line.model_dump()) for line in body.lines]
+    return CommandResult(**vars(campaign.receive(sscc, lines, body.arrival_celsius, by, key=key)))
+
+
+@router.post("/{sscc}/temperatures")
+def record_temperature(sscc: str, body: TemperatureCreate, campaign: CampaignDep, by: ByDep) -> CommandResult:
+    return CommandResult(**vars(campaign.record_temperature(sscc, body.celsius, by)))
+
+
+@router.post("/{sscc}/cancel")
+def cancel(sscc: str, body: CancelCreate, campaign: CampaignDep, by: ByDep) -> CommandResult:
+    return CommandResult(**vars(campaign.cancel(sscc, body.reason, by)))

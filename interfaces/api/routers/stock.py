@@ -1,0 +1,74 @@
+"""Lots and facility stock cards."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter
+
+from interfaces.api.deps import ByDep, CampaignDep, IdempotencyKey
+from interfaces.api.models import (
+    CommandResult,
+    CountCreate,
+    LotPublic,
+    LotRelease,
+    StockLine,
+    StockPublic,
+    WastageCreate,
+)
+
+router = APIRouter(tags=["stock"])
+
+
+@router.post("/lots", status_code=201)
+def release_lot(body: LotRelease, campaign: CampaignDep, by: ByDep, key: IdempotencyKey = None) -> CommandResult:
+    outcome = campaign.release_lot(
+        body.gtin, body.lot_number, body.expiry, body.product, body.doses_per_vial,
+        body.manufacturer, body.vials, by, key=key,
+    )
+    return CommandResult(**vars(outcome))
+
+
+@router.get("/lots/{gtin}/{lot_number}")
+def show_lot(gtin: str, lot_number: str, campaign: CampaignDep) -> LotPublic:
+    lot = campaign.get_lot(gtin, lot_number)
+    return LotPublic(
+        gtin=lot.gtin, lot_number=lot.lot_number, expiry=lot.expiry, product=lot.product,
+        doses_per_vial=lot.doses_per_vial, manufacturer=lot.manufacturer,
+        status=lot.status.value, status_reason=lot.status_reason,
+    )
+
+
+@router.get("/facilities/{code}/stock")
+def show_stock(code: str, campaign: CampaignDep) -> StockPublic:
+    facility = campaign.get_facility(code)
+    ledger = campaign.get_stock(code)
+    lines = []
+    for key, info in sorted(ledger.lots.items()):
+        doses = ledger.doses_of(key)
+        lines.append(StockLine(
+            gtin=str(info["gtin"]), lot_number=str(info["lot_number"]),
+            expiry=date.fromisoformat(str(info["expiry"])), doses=doses,
+            vials=doses // int(info["doses_per_vial"]),
+        ))
+    return StockPublic(facility=code, name=facility.name, lines=lines)
+
+
+@router.post("/facilities/{code}/wastage")
+def record_wastage(
+    code: str, body: WastageCreate, campaign: CampaignDep, by: ByDep, key: IdempotencyKey = None
+) -> CommandResult:
+    outcome = campaign.record_wastage(
+        code, body.gtin, body.lot_number, body.doses, body.reason, body.note, by, key=key
+    )
+    return CommandResult(**vars(outcome))
+
+
+@router.post("/facilities/{code}/counts")
+def record_count(
+    code: str, body: CountCreate, campaign: CampaignDep, by: ByDep, key: IdempotencyKey = None
+) -> CommandResult:
+    outcome = campaign.record_count(
+        code, body.gtin, body.lot_number, body.vials, by, loose_doses=body.loose_doses, key=key
+    )
+    return CommandResult(**vars(outcome))
