@@ -72,6 +72,29 @@ class CommandHandling(Application[UUID]):
             return None
         return aggregate
 
+    def existing_ids(self, ids: list[UUID]) -> set[UUID]:
+        """Which of these aggregates already exist: one query for a whole batch."""
+        if not ids:
+            return set()
+        recorder: Any = self.recorder
+        table = recorder.events_table_name
+        with recorder.datastore.transaction(commit=False) as cursor:
+            if type(recorder).__module__ == "eventsourcing.postgres":
+                from psycopg.sql import SQL, Identifier
+
+                query = SQL(
+                    "SELECT originator_id FROM {} WHERE originator_id = ANY(%s) AND originator_version = 1"
+                ).format(Identifier(table))
+                cursor.execute(query, (ids,))
+                return {row["originator_id"] for row in cursor.fetchall()}
+            marks = ",".join("?" * len(ids))
+            cursor.execute(
+                f"SELECT originator_id FROM {table} WHERE originator_version = 1 "  # noqa: S608
+                f"AND originator_id IN ({marks})",
+                [i.hex for i in ids],
+            )
+            return {UUID(row[0]) for row in cursor.fetchall()}
+
     def load(self, cls: type, aggregate_id: UUID, error: type[NotFound], message: str) -> Any:
         aggregate = self.find(cls, aggregate_id)
         if aggregate is None:

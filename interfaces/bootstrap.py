@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from application.logistics import Logistics
+from functools import cache
+
+from application.campaign import Campaign, Regions
+from interfaces.reference_data import kecamatan_codes
 from interfaces.settings import Settings, event_store_env
 
 
-def open_campaign(settings: Settings | None = None, *, create_tables: bool | None = None) -> Logistics:
+@cache
+def regions() -> Regions:
+    return Regions.of(kecamatan_codes())
+
+
+def open_campaign(settings: Settings | None = None, *, create_tables: bool | None = None) -> Campaign:
     settings = settings or Settings()
-    return Logistics(event_store_env(settings, create_tables=create_tables))
+    campaign = Campaign(event_store_env(settings, create_tables=create_tables))
+    campaign.regions = regions()
+    return campaign

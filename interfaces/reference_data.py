@@ -37,3 +37,15 @@ def facility_rows(
                 district = code.rsplit(".", 1)[0]
                 if not puskesmas_in or district in puskesmas_in:
                     yield puskesmas_code(code), f"Puskesmas {name}", FacilityKind.PUSKESMAS, district
+
+
+def kecamatan_codes(path: Path = WILAYAH) -> list[str]:
+    with path.open(newline="", encoding="utf-8") as file:
+        return [row["kode"] for row in csv.DictReader(file) if row["tingkat"] == "kecamatan"]
+
+
+def kecamatan_names(path: Path = WILAYAH) -> dict[str, str]:
+    """``327301`` -> ``Sukasari``."""
+    with path.open(newline="", encoding="utf-8") as file:
+        return {row["kode"].replace(".", ""): row["nama"] for row in csv.DictReader(file)
+                if row["tingkat"] == "kecamatan"}

@@ -9,10 +9,13 @@ from urllib.parse import unquote, urlparse
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE = Path("var") / "rantai.sqlite"
+SECRETS_FILE = Path("var") / "secrets.env"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RANTAI_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="RANTAI_", env_file=(".env", str(SECRETS_FILE)), extra="ignore"
+    )
 
     database_url: str = f"sqlite:///{DEFAULT_SQLITE}"
     gs1_company_prefix: str = "8992806"
@@ -21,14 +24,58 @@ class Settings(BaseSettings):
     postgres_max_overflow: int = 10
     postgres_lock_timeout_seconds: int = 5
     postgres_schema: str = "public"
+    cipher_key: str | None = None  # AES key (base64) encrypting every stored event
+    nik_secret: str | None = None  # HMAC secret keying recipients by NIK
+    daily_capacity: int = 100  # doses per puskesmas session per day
+    dose_interval_days: int = 14  # CoronaVac: dose 2 from 14 days after dose 1
+    sms_gateway: str = "outbox"  # outbox | http
+    sms_outbox: str = str(Path("var") / "sms-outbox.sqlite")
+    sms_http_url: str = "https://api.africastalking.com/version1/messaging"
+    sms_http_username: str = "sandbox"
+    sms_http_api_key: str = ""
+    sms_sender: str = "KEMENKES"
+    sms_rate_per_second: float = 50.0
+
+
+class MissingSecrets(RuntimeError):
+    pass
+
+
+def ensure_secrets(path: Path = SECRETS_FILE) -> bool:
+    """Write a new cipher key and NIK secret to ``path`` unless the environment
+    or that file already has them. Answers whether it wrote anything."""
+    import os
+    import secrets
+
+    from eventsourcing.cryptography import AESCipher
+
+    if os.environ.get("RANTAI_CIPHER_KEY") or path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"RANTAI_CIPHER_KEY={AESCipher.create_key(32)}\nRANTAI_NIK_SECRET={secrets.token_urlsafe(32)}\n"
+    )
+    path.chmod(0o600)
+    return True
 
 
 def event_store_env(settings: Settings, *, create_tables: bool | None = None) -> dict[str, str]:
     """The eventsourcing environment for ``settings`` (SQLite file or PostgreSQL)."""
     create = settings.create_tables if create_tables is None else create_tables
+    if not settings.cipher_key or not settings.nik_secret:
+        msg = (
+            "RANTAI_CIPHER_KEY and RANTAI_NIK_SECRET are not set: run 'rantai db init' "
+            f"(it writes them to {SECRETS_FILE}) or set them in the environment."
+        )
+        raise MissingSecrets(msg)
     env = {
         "GS1_COMPANY_PREFIX": settings.gs1_company_prefix,
         "CREATE_TABLE": "y" if create else "n",
+        "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
+        "CIPHER_KEY": settings.cipher_key,
+        "NIK_HMAC_SECRET": settings.nik_secret,
+        "DAILY_CAPACITY": str(settings.daily_capacity),
+        "DOSE_INTERVAL_DAYS": str(settings.dose_interval_days),
     }
     url = urlparse(settings.database_url)
     if url.scheme == "sqlite":

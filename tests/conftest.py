@@ -16,6 +16,11 @@ import pytest
 
 from interfaces.settings import Settings, event_store_env
 
+TEST_SECRETS = {
+    "cipher_key": "0" * 43 + "=",  # 32 zero bytes, base64: tests only
+    "nik_secret": "test-nik-secret",
+}
+
 POSTGRES_URL = os.environ.get(
     "RANTAI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -37,14 +42,14 @@ def postgres_or_skip() -> None:
 def settings(request: pytest.FixtureRequest, tmp_path) -> Iterator[Settings]:
     """Settings naming a fresh, empty event store on each backend."""
     if request.param == "sqlite":
-        yield Settings(database_url=f"sqlite:///{tmp_path}/rantai.sqlite")
+        yield Settings(database_url=f"sqlite:///{tmp_path}/rantai.sqlite", **TEST_SECRETS)
         return
     postgres_or_skip()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     try:
-        yield Settings(database_url=POSTGRES_URL, postgres_schema=schema)
+        yield Settings(database_url=POSTGRES_URL, postgres_schema=schema, **TEST_SECRETS)
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
@@ -57,10 +62,12 @@ def store_env(settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture
-def app(store_env: dict[str, str]) -> Iterator["Logistics"]:
-    from application.logistics import Logistics
+def app(store_env: dict[str, str]) -> Iterator["Campaign"]:
+    from application.campaign import Campaign
+    from interfaces.bootstrap import regions
 
-    application = Logistics(store_env)
+    application = Campaign(store_env)
+    application.regions = regions()
     yield application
     application.close()
 

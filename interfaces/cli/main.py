@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from application.errors import ApplicationError
-from application.logistics import Logistics
+from application.campaign import Campaign
 from domain.errors import RuleBroken
 from interfaces.bootstrap import open_campaign
-from interfaces.settings import Settings
+from interfaces.settings import SECRETS_FILE, Settings, ensure_secrets
 
 app = typer.Typer(help="Rantai: track and trace for the vaccination campaign.", no_args_is_help=True)
 db = typer.Typer(help="The event store.", no_args_is_help=True)
@@ -24,7 +24,7 @@ console = Console()
 
 
 @contextmanager
-def campaign(create_tables: bool | None = None) -> Iterator[Logistics]:
+def campaign(create_tables: bool | None = None) -> Iterator[Campaign]:
     application = open_campaign(Settings(), create_tables=create_tables)
     try:
         yield application
@@ -38,6 +38,8 @@ def campaign(create_tables: bool | None = None) -> Iterator[Logistics]:
 @db.command("init")
 def db_init() -> None:
     """Create the event store's tables (once, before serving processes start)."""
+    if ensure_secrets():
+        console.print(f"New encryption key and NIK secret written to {SECRETS_FILE} (keep it safe).")
     with campaign(create_tables=True) as application:
         console.print(f"Event store ready ({application.factory.__class__.__module__}).")
 

@@ -1,0 +1,303 @@
+"""The campaign: logistics plus recipients, registration, screening and doses.
+
+A dose saves the recipient and the facility's stock ledger in one write,
+which is why recipients live in the same eventsourcing application as the
+logistics aggregates.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import JSONTranscoder
+
+from application.errors import NotFound
+from application.handling import Outcome
+from application.logistics import Logistics
+from application.people import InvalidPersonalData, parse_nik, parse_phone, recipient_id_for
+from application.transcodings import dataclass_transcoding, enum_transcoding
+from domain.facility import Facility
+from domain.provenance import Provenance
+from domain.recipient import (
+    Category,
+    Channel,
+    Dose,
+    Recipient,
+    ScreeningResult,
+    Severity,
+    VisitOutcome,
+    VisitUnit,
+)
+from domain.session import SessionFull, VaccinationSession
+from domain.ticket import Ticket
+
+DEFAULT_DAILY_CAPACITY = 100
+DEFAULT_DOSE_INTERVAL_DAYS = 14  # CoronaVac: second dose 14 days after the first
+TARGET_COLUMNS = ("nik", "name", "phone", "category", "district", "workplace")
+TICKET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+
+
+class RecipientNotFound(NotFound):
+    pass
+
+
+class UnknownTicket(NotFound):
+    pass
+
+
+@dataclass(frozen=True)
+class Regions:
+    """The kecamatan (``327301``, as in a NIK) and districts (``32.73``) the campaign knows."""
+
+    kecamatan: frozenset[str]
+    districts: frozenset[str]
+
+    @classmethod
+    def of(cls, kecamatan: Iterable[str]) -> Regions:
+        codes = frozenset(k.replace(".", "") for k in kecamatan)
+        return cls(codes, frozenset(f"{k[:2]}.{k[2:4]}" for k in codes))
+
+    def has_district(self, code: str) -> bool:
+        return code in self.districts
+
+
+@dataclass
+class ImportBatch:
+    last_line: int
+    imported: int = 0
+    already_listed: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+def new_ticket() -> str:
+    return "".join(secrets.choice(TICKET_ALPHABET) for _ in range(10))
+
+
+class Campaign(Logistics):
+    name = "campaign"
+    regions: Regions | None = None  # set by the wiring; None accepts any region
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        for enum in (Category, Channel, ScreeningResult, Severity, VisitOutcome, VisitUnit):
+            transcoder.register(enum_transcoding(enum))
+        transcoder.register(dataclass_transcoding(Dose))
+
+    @property
+    def nik_secret(self) -> bytes:
+        secret = self.env.get("NIK_HMAC_SECRET")
+        if not secret:
+            msg = "NIK_HMAC_SECRET is not set: run 'rantai db init' or set RANTAI_NIK_SECRET."
+            raise RuntimeError(msg)
+        return secret.encode()
+
+    def recipient_id(self, nik: str) -> UUID:
+        return recipient_id_for(self.nik_secret, nik)
+
+    # Target lists
+
+    def parse_target(self, row: dict[str, str]) -> dict[str, Any]:
+        nik = parse_nik(row.get("nik", ""), self.regions.kecamatan if self.regions else None)
+        name = " ".join((row.get("name") or "").split())
+        if not name:
+            raise InvalidPersonalData("Name is empty.")
+        category = (row.get("category") or "").strip().lower().replace(" ", "_")
+        if category not in {c.value for c in Category}:
+            raise InvalidPersonalData("Category must be 'nakes' or 'tenaga_penunjang'.")
+        district = (row.get("district") or "").strip()
+        if self.regions is not None and not self.regions.has_district(district):
+            raise InvalidPersonalData(f"District {district!r} is not a known kabupaten/kota code.")
+        return {
+            "nik": nik, "name": name, "phone": parse_phone(row.get("phone", "")),
+            "category": Category(category), "district": district,
+            "workplace": (row.get("workplace") or "").strip(),
+        }
+
+    def import_targets(
+        self, rows: Iterable[tuple[int, dict[str, str]]], phase: int, source: str, by: Provenance,
+        batch_size: int = 1000,
+    ) -> Iterator[ImportBatch]:
+        """Validate, deduplicate by NIK and write in batches; yields each batch's tally."""
+        pending: dict[UUID, tuple[int, dict[str, Any]]] = {}
+        batch = ImportBatch(0)
+        for line, row in rows:
+            batch.last_line = line
+            try:
+                target = self.parse_target(row)
+            except InvalidPersonalData as error:
+                batch.rejected.append((line, error.message))
+            else:
+                recipient_id = self.recipient_id(target["nik"])
+                if recipient_id in pending:
+                    batch.rejected.append((line, f"NIK appears earlier in this file (line {pending[recipient_id][0]})."))
+                else:
+                    pending[recipient_id] = (line, target)
+            if len(pending) >= batch_size:
+                yield self._write_targets(pending, batch, phase, source, by)
+                pending, batch = {}, ImportBatch(line)
+        yield self._write_targets(pending, batch, phase, source, by)
+
+    def _write_targets(
+        self, pending: dict[UUID, tuple[int, dict[str, Any]]], batch: ImportBatch, phase: int,
+        source: str, by: Provenance,
+    ) -> ImportBatch:
+        existing = self.existing_ids(list(pending))
+        recipients = []
+        for recipient_id, (line, target) in pending.items():
+            if recipient_id in existing:
+                batch.already_listed += 1
+                batch.rejected.append((line, "NIK is already on the target list; row skipped."))
+            else:
+                recipients.append(
+                    Recipient.target(recipient_id, phase=phase, source=source, by=by, **target)
+                )
+        if recipients:
+            self.save(*recipients)
+        batch.imported = len(recipients)
+        batch.rejected.sort()
+        return batch
+
+    def get_recipient(self, recipient_id: UUID) -> Recipient:
+        return self.load(Recipient, recipient_id, RecipientNotFound,
+                         "This person is not on the target list.")
+
+    def find_by_nik(self, nik: str) -> Recipient:
+        return self.get_recipient(self.recipient_id(parse_nik(nik)))
+
+    def find_by_ticket(self, token: str) -> Recipient:
+        ticket = self.load(Ticket, Ticket.id_for(token.strip().upper()), UnknownTicket,
+                           "This ticket is not known: check the code or register at desk 1.")
+        return self.get_recipient(ticket.recipient_id)
+
+    # SMS delivery reports
+
+    def record_delivery(self, recipient_id: UUID, message_id: str, delivered: bool, reason: str,
+                        by: Provenance) -> Outcome:
+        def decide() -> tuple[dict[str, str], list[Any]]:
+            recipient = self.get_recipient(recipient_id)
+            recipient.report_delivery(message_id, "delivered" if delivered else "failed", reason, by)
+            return {"recipient": recipient_id.hex}, [recipient]
+
+        return self.handle("record_delivery", by, decide, key=f"delivery:{message_id}:{delivered}")
+
+    # Registration and scheduling
+
+    @property
+    def daily_capacity(self) -> int:
+        return int(self.env.get("DAILY_CAPACITY") or DEFAULT_DAILY_CAPACITY)
+
+    def session(self, facility: str, day: date, by: Provenance) -> VaccinationSession:
+        found = self.find(VaccinationSession, VaccinationSession.id_for(facility, day))
+        return found or VaccinationSession.open(facility, day, self.daily_capacity, by)
+
+    def has_room(self, facility: str, day: date) -> bool:
+        found = self.find(VaccinationSession, VaccinationSession.id_for(facility, day))
+        return found.has_room if found else self.daily_capacity > 0
+
+    def free_days(self, facility: str, after: date, count: int = 3, horizon: int = 21) -> list[date]:
+        days = (after + timedelta(days=n) for n in range(1, horizon + 1))
+        return [day for day in days if self.has_room(facility, day)][:count]
+
+    def register(
+        self, nik: str, phone_last_four: str | None, channel: Channel, facility: str, day: date,
+        by: Provenance, phone: str | None = None,
+    ) -> Outcome:
+        """Register a targeted person for a facility and day; answers the ticket."""
+        recipient_id = self.recipient_id(parse_nik(nik))
+
+        def decide() -> tuple[dict[str, str], list[Any]]:
+            recipient = self.get_recipient(recipient_id)
+            if phone is not None:
+                recipient.check_phone_digits(parse_phone(phone)[-4:])
+            else:
+                recipient.check_phone_digits((phone_last_four or "").strip())
+            place = self.get_facility(facility)
+            session = self.session(place.code, day, by)
+            try:
+                session.book(recipient_id, by)
+            except SessionFull as full:
+                raise SessionFull(
+                    f"{place.label()} is fully booked on {day.isoformat()}.",
+                    self.free_days(place.code, day),
+                ) from None
+            token = new_ticket()
+            recipient.register(channel, place.code, day, token, by)
+            ticket = Ticket(token, recipient_id, 1, by)
+            result = {"ticket": token, "facility": place.code, "day": day.isoformat()}
+            return result, [recipient, session, ticket]
+
+        return self.handle("register", by, decide)
+
+    def facilities_in_kecamatan(self, kecamatan: str) -> list[Facility]:
+        code = "P" + kecamatan.replace(".", "")
+        found = self.find(Facility, Facility.id_for(code))
+        return [found] if found else []
+
+    # Field visits
+
+    def assign_visit(self, recipient_id: UUID, unit: VisitUnit, officer: str, by: Provenance) -> Outcome:
+        return self._change_recipient(recipient_id, by, lambda r: r.assign_visit(unit, officer, by))
+
+    def report_visit(self, recipient_id: UUID, outcome: VisitOutcome, note: str, by: Provenance) -> Outcome:
+        return self._change_recipient(recipient_id, by, lambda r: r.report_visit(outcome, note, by))
+
+    def _change_recipient(self, recipient_id: UUID, by: Provenance, change: Any) -> Outcome:
+        def decide() -> tuple[dict[str, str], list[Any]]:
+            recipient = self.get_recipient(recipient_id)
+            change(recipient)
+            return {"recipient": recipient_id.hex}, [recipient]
+
+        return self.handle("change_recipient", by, decide)
+
+    # At the puskesmas
+
+    def screen(self, ticket: str, result: ScreeningResult, reason: str, until: date | None,
+               by: Provenance) -> Outcome:
+        def decide() -> tuple[dict[str, str], list[Any]]:
+            recipient = self.find_by_ticket(ticket)
+            recipient.screen(result, reason, until, by)
+            return {"recipient": recipient.id.hex, "result": result.value}, [recipient]
+
+        return self.handle("screen", by, decide)
+
+    def vaccinate(self, ticket: str, gtin: str, lot_number: str, vaccinator: str, by: Provenance,
+                  key: str | None = None) -> Outcome:
+        """Desk 3/4: ticket + vial scanned; the dose and the stock card move together."""
+
+        def decide() -> tuple[dict[str, str], list[Any]]:
+            recipient = self.find_by_ticket(ticket)
+            lot = self.get_lot(gtin, lot_number)
+            ledger = self.get_stock(by.facility)
+            next_token = new_ticket()
+            number = recipient.vaccinate(ticket.strip().upper(), lot.gtin, lot_number, vaccinator,
+                                         self.dose_interval_days, next_token, by)
+            ledger.administer(lot, 1, f"dose {number}", by)
+            changed: list[Any] = [recipient, ledger]
+            if recipient.ticket:
+                changed.append(Ticket(next_token, recipient.id, number + 1, by))
+            result = {"recipient": recipient.id.hex, "dose": str(number),
+                      "next_ticket": recipient.ticket or "",
+                      "dose2_due": recipient.dose2_due.isoformat() if recipient.dose2_due else ""}
+            return result, changed
+
+        return self.handle("vaccinate", by, decide, key)
+
+    @property
+    def dose_interval_days(self) -> int:
+        return int(self.env.get("DOSE_INTERVAL_DAYS") or DEFAULT_DOSE_INTERVAL_DAYS)
+
+    def report_aefi(self, ticket_or_id: str | UUID, severity: Severity, description: str,
+                    by: Provenance) -> Outcome:
+        def decide() -> tuple[dict[str, str], list[Any]]:
+            recipient = (self.get_recipient(ticket_or_id) if isinstance(ticket_or_id, UUID)
+                         else self.find_by_ticket(ticket_or_id))
+            recipient.report_aefi(severity, description, by)
+            return {"recipient": recipient.id.hex}, [recipient]
+
+        return self.handle("report_aefi", by, decide)
+

@@ -1,0 +1,256 @@
+"""A health worker on the target list, from targeting to the second dose.
+
+Keyed by a keyed hash of the NIK (computed outside the domain with a secret),
+never the NIK itself. Name, NIK and phone travel in the events, which the
+event store encrypts at rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import Enum
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import RuleBroken
+from domain.provenance import Provenance
+
+MAX_DOSES = 2
+
+
+class Category(Enum):
+    NAKES = "nakes"  # tenaga kesehatan
+    TENAGA_PENUNJANG = "tenaga_penunjang"  # support staff
+
+
+class Channel(Enum):
+    WEB = "web"
+    USSD = "ussd"
+    FIELD = "field"  # registered on the spot by a visiting officer
+
+
+class ScreeningResult(Enum):
+    ELIGIBLE = "eligible"
+    POSTPONED = "postponed"
+    NOT_ELIGIBLE = "not_eligible"
+
+
+class VisitUnit(Enum):
+    TNI = "tni"
+    POLRI = "polri"
+    BABINSA = "babinsa"
+    HEALTH_WORKER = "health_worker"
+
+
+class VisitOutcome(Enum):
+    REGISTERED = "registered"
+    REFUSED = "refused"
+    NOT_FOUND = "not_found"
+    MOVED = "moved"
+    DECEASED = "deceased"
+    NO_PHONE = "no_phone"
+
+
+class Severity(Enum):
+    MILD = "mild"
+    MODERATE = "moderate"
+    SEVERE = "severe"
+
+
+@dataclass(frozen=True)
+class Dose:
+    number: int
+    gtin: str
+    lot_number: str
+    facility: str
+    vaccinator: str
+    day: date
+
+
+class RecipientError(RuleBroken):
+    pass
+
+
+class WrongPhoneDigits(RecipientError):
+    pass
+
+
+class AlreadyRegistered(RecipientError):
+    pass
+
+
+class NotRegistered(RecipientError):
+    pass
+
+
+class TicketNotValid(RecipientError):
+    pass
+
+
+class NotScreenedEligible(RecipientError):
+    pass
+
+
+class TooEarlyForDose2(RecipientError):
+    pass
+
+
+class NoMoreDoses(RecipientError):
+    pass
+
+
+class NoDoseYet(RecipientError):
+    pass
+
+
+class ScreeningIncomplete(RecipientError):
+    pass
+
+
+class Recipient(Aggregate):
+    @event("Targeted")
+    def __init__(
+        self, nik: str, name: str, phone: str, phase: int, category: Category, source: str,
+        district: str, workplace: str, by: Provenance,
+    ) -> None:
+        self.nik = nik
+        self.name = name
+        self.phone = phone
+        self.phase = phase
+        self.category = category
+        self.source = source
+        self.district = district
+        self.workplace = workplace
+        self.delivery: dict[str, str] = {}
+        self.channel: Channel | None = None
+        self.facility: str | None = None
+        self.day: date | None = None
+        self.ticket: str | None = None
+        self.screening: tuple[date, ScreeningResult] | None = None
+        self.doses: list[Dose] = []
+        self.dose2_due: date | None = None
+        self.visits: list[tuple[str, str]] = []
+        self.aefi: list[str] = []
+
+    @classmethod
+    def target(cls, recipient_id: UUID, **fields: object) -> Recipient:
+        return cls._create(cls.Targeted, id=recipient_id, **fields)
+
+    @property
+    def is_registered(self) -> bool:
+        return self.channel is not None
+
+    # SMS delivery, as reported by the gateway
+
+    @event("DeliveryReported")
+    def report_delivery(self, message_id: str, status: str, reason: str, by: Provenance) -> None:
+        self.delivery = {"message_id": message_id, "status": status, "reason": reason}
+
+    # Registration
+
+    def check_phone_digits(self, last_four: str) -> None:
+        if not self.phone or self.phone[-4:] != last_four:
+            msg = "The last four digits do not match the phone number on the target list."
+            raise WrongPhoneDigits(msg)
+
+    def register(self, channel: Channel, facility: str, day: date, ticket: str, by: Provenance) -> None:
+        if self.is_registered:
+            msg = f"Already registered for {self.day} at {self.facility}; the ticket was sent by SMS."
+            raise AlreadyRegistered(msg)
+        self._registered(channel, ticket, by)
+        self._scheduled(facility, day, by)
+
+    @event("Registered")
+    def _registered(self, channel: Channel, ticket: str, by: Provenance) -> None:
+        self.channel = channel
+        self.ticket = ticket
+
+    @event("Scheduled")
+    def _scheduled(self, facility: str, day: date, by: Provenance) -> None:
+        self.facility = facility
+        self.day = day
+
+    # Field visits for non-responders
+
+    @event("VisitAssigned")
+    def assign_visit(self, unit: VisitUnit, officer: str, by: Provenance) -> None:
+        self.visits.append((unit.value, ""))
+
+    @event("VisitReported")
+    def report_visit(self, outcome: VisitOutcome, note: str, by: Provenance) -> None:
+        unit = self.visits[-1][0] if self.visits else ""
+        self.visits.append((unit, outcome.value))
+
+    # Desk 2: screening
+
+    def screen(self, result: ScreeningResult, reason: str, until: date | None, by: Provenance) -> None:
+        self.check_registered()
+        if len(self.doses) >= MAX_DOSES:
+            raise NoMoreDoses(f"Both doses have been given (last on {self.doses[-1].day}).")
+        if result is not ScreeningResult.ELIGIBLE and not reason.strip():
+            raise ScreeningIncomplete("Give the reason the vaccination is postponed or not given.")
+        if result is ScreeningResult.POSTPONED and (until is None or until <= by.occurred_at.date()):
+            raise ScreeningIncomplete("A postponement needs the date to come back, after today.")
+        self._screened(result, reason, until, by.occurred_at.date(), by)
+
+    @event("Screened")
+    def _screened(
+        self, result: ScreeningResult, reason: str, until: date | None, day: date, by: Provenance
+    ) -> None:
+        self.screening = (day, result)
+
+    # Desks 3 and 4: the dose
+
+    def check_registered(self) -> None:
+        if not self.is_registered:
+            raise NotRegistered("Not registered yet: register first (web, *119# or at desk 1).")
+
+    def check_may_vaccinate(self, ticket: str, day: date) -> int:
+        """The number of the dose that may be given today, or a clear refusal."""
+        self.check_registered()
+        if ticket != self.ticket:
+            msg = "This ticket is not valid for the next dose: it was already used or replaced."
+            raise TicketNotValid(msg)
+        if len(self.doses) >= MAX_DOSES:
+            raise NoMoreDoses("Both doses of this phase have been given; no third dose.")
+        if self.screening != (day, ScreeningResult.ELIGIBLE):
+            raise NotScreenedEligible("Screen the recipient at desk 2 today before the dose.")
+        if self.doses and self.dose2_due and day < self.dose2_due:
+            raise TooEarlyForDose2(f"Dose 2 is due from {self.dose2_due.isoformat()}, not before.")
+        return len(self.doses) + 1
+
+    def vaccinate(
+        self, ticket: str, gtin: str, lot_number: str, vaccinator: str, interval_days: int,
+        next_ticket: str, by: Provenance,
+    ) -> int:
+        day = by.occurred_at.date()
+        number = self.check_may_vaccinate(ticket, day)
+        dose2_due = day + timedelta(days=interval_days) if number == 1 else None
+        self._vaccinated(number, gtin, lot_number, by.facility, vaccinator, day, dose2_due,
+                         next_ticket if number < MAX_DOSES else "", by)
+        return number
+
+    @event("Vaccinated")
+    def _vaccinated(
+        self, number: int, gtin: str, lot_number: str, facility: str, vaccinator: str, day: date,
+        dose2_due: date | None, next_ticket: str, by: Provenance,
+    ) -> None:
+        self.doses.append(Dose(number, gtin, lot_number, facility, vaccinator, day))
+        if dose2_due is not None:
+            self.dose2_due = dose2_due
+        self.ticket = next_ticket or None
+
+    def report_aefi(self, severity: Severity, description: str, by: Provenance) -> None:
+        if not self.doses:
+            raise NoDoseYet("An AEFI (KIPI) report needs a dose given first.")
+        self._aefi_reported(severity, description, self.doses[-1].number, self.doses[-1].gtin,
+                            self.doses[-1].lot_number, by)
+
+    @event("AefiReported")
+    def _aefi_reported(
+        self, severity: Severity, description: str, dose: int, gtin: str, lot_number: str,
+        by: Provenance,
+    ) -> None:
+        self.aefi.append(severity.value)

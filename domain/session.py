@@ -1,0 +1,55 @@
+"""A puskesmas's vaccination session on one day, with its capacity."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import RuleBroken, check_positive
+from domain.provenance import Provenance
+
+
+class SessionFull(RuleBroken):
+    def __init__(self, message: str, free_days: list[date] | None = None) -> None:
+        super().__init__(message)
+        self.free_days = free_days or []
+
+
+class VaccinationSession(Aggregate):
+    """Bookings for one facility and day; never more than its capacity."""
+
+    @staticmethod
+    def id_for(facility: str, day: date) -> UUID:
+        return uuid5(NAMESPACE_URL, f"rantai:session:{facility}:{day.isoformat()}")
+
+    @classmethod
+    def create_id(cls, facility: str, day: date, **_: object) -> UUID:
+        return cls.id_for(facility, day)
+
+    @event("Opened")
+    def __init__(self, facility: str, day: date, capacity: int, by: Provenance) -> None:
+        self.facility = facility
+        self.day = day
+        self.capacity = capacity
+        self.booked = 0
+
+    @classmethod
+    def open(cls, facility: str, day: date, capacity: int, by: Provenance) -> VaccinationSession:
+        check_positive(capacity, "Daily capacity")
+        return cls(facility, day, capacity, by)
+
+    @property
+    def has_room(self) -> bool:
+        return self.booked < self.capacity
+
+    def book(self, recipient_id: UUID, by: Provenance) -> None:
+        if not self.has_room:
+            msg = f"{self.facility} is fully booked on {self.day.isoformat()} ({self.capacity} places)."
+            raise SessionFull(msg)
+        self._booked(recipient_id, by)
+
+    @event("Booked")
+    def _booked(self, recipient_id: UUID, by: Provenance) -> None:
+        self.booked += 1
