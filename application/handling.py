@@ -83,8 +83,8 @@ class CommandHandling(Application[UUID]):
                 from psycopg.sql import SQL, Identifier
 
                 query = SQL(
-                    "SELECT originator_id FROM {} WHERE originator_id = ANY(%s) AND originator_version = 1"
-                ).format(Identifier(table))
+                    "SELECT originator_id FROM {}.{} WHERE originator_id = ANY(%s) AND originator_version = 1"
+                ).format(Identifier(recorder.datastore.schema), Identifier(table))
                 cursor.execute(query, (ids,))
                 return {row["originator_id"] for row in cursor.fetchall()}
             marks = ",".join("?" * len(ids))

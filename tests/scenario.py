@@ -92,3 +92,15 @@ def refused(app: Logistics, error: type[Exception], match: str | None = None) ->
     with pytest.raises(error, match=match) as info:
         yield info
     assert last_position(app) == before, "a refused command left an event behind"
+
+
+def nik(kecamatan: str = "327301", born: str = "170885", serial: int = 1) -> str:
+    return f"{kecamatan}{born}{serial:04d}"
+
+
+def target_row(serial: int, **overrides: str) -> dict[str, str]:
+    row = {
+        "nik": nik(serial=serial), "name": f"Siti Aminah {serial}", "phone": f"0812{serial:08d}",
+        "category": "nakes", "district": "32.73", "workplace": "P3273010",
+    }
+    return row | overrides

@@ -1,0 +1,221 @@
+"""Recipients: target lists, registration, screening, doses — on both backends."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from application.campaign import Campaign, RecipientNotFound, UnknownTicket
+from application.logistics import NATIONAL_WAREHOUSE
+from application.people import InvalidPersonalData
+from domain.lot import ExpiredLot
+from domain.provenance import Provenance
+from domain.recipient import (
+    Channel,
+    NoDoseYet,
+    NoMoreDoses,
+    NotScreenedEligible,
+    ScreeningIncomplete,
+    ScreeningResult,
+    Severity,
+    TicketNotValid,
+    TooEarlyForDose2,
+    VisitOutcome,
+    VisitUnit,
+    WrongPhoneDigits,
+)
+from domain.session import SessionFull
+from domain.stock_ledger import InsufficientStock
+from tests.scenario import CORONAVAC, ColdChain, last_position, nik, refused, target_row
+
+PUSKESMAS = "P3273010"
+JAN_14 = date(2021, 1, 14)
+
+
+def import_rows(app: Campaign, rows: list[dict[str, str]], by: Provenance):
+    batches = list(app.import_targets(enumerate(rows, start=2), 1, "SDMK 2021", by, batch_size=2))
+    imported = sum(b.imported for b in batches)
+    rejected = [r for b in batches for r in b.rejected]
+    return imported, rejected
+
+
+@pytest.fixture
+def clinic(chain: ColdChain) -> ColdChain:
+    """Vaccine at a puskesmas in Kota Bandung, and three targeted health workers."""
+    chain.release(vials=100)
+    chain.receive_all(chain.ship(NATIONAL_WAREHOUSE, "32", ("CV001", 50)))
+    chain.receive_all(chain.ship("32", "32.73", ("CV001", 30)))
+    chain.receive_all(chain.ship("32.73", PUSKESMAS, ("CV001", 20)))
+    import_rows(chain.app, [target_row(i) for i in (1, 2, 3)], chain.by("KEMENKES", "admin"))
+    return chain
+
+
+def register(chain: ColdChain, serial: int = 1, day: date = JAN_14) -> str:
+    outcome = chain.app.register(nik(serial=serial), f"{serial:08d}"[-4:], Channel.WEB, PUSKESMAS, day,
+                                 chain.by("web"))
+    return outcome.result["ticket"]
+
+
+def at(chain: ColdChain, day: date) -> Provenance:
+    from datetime import datetime, time, timezone
+
+    return Provenance("vaksinator.ani", PUSKESMAS, "tablet-3",
+                      datetime.combine(day, time(9), tzinfo=timezone(timedelta(hours=7))))
+
+
+def screen_and_vaccinate(chain: ColdChain, ticket: str, day: date = JAN_14):
+    chain.app.screen(ticket, ScreeningResult.ELIGIBLE, "", None, at(chain, day))
+    return chain.app.vaccinate(ticket, CORONAVAC, "CV001", "vaksinator.ani", at(chain, day))
+
+
+def test_import_validates_every_row_and_deduplicates_by_nik(chain: ColdChain) -> None:
+    rows = [
+        target_row(1),
+        target_row(2, nik="32730117088500"),  # 14 digits
+        target_row(3, nik=nik(born="331385", serial=3)),  # 33 December: impossible date
+        target_row(4, nik=nik(kecamatan="329901", serial=4)),  # no such kecamatan
+        target_row(1),  # the same NIK again
+        target_row(6, phone="+14155550100"),  # not Indonesian
+        target_row(7, phone="6281200000007"),
+    ]
+    imported, rejected = import_rows(chain.app, rows, chain.by("KEMENKES"))
+    assert imported == 2
+    reasons = dict(rejected)
+    assert "16 digits" in reasons[3]
+    assert "impossible birth date" in reasons[4]
+    assert "not a known kecamatan" in reasons[5]
+    assert "earlier in this file" in reasons[6] or "already on the target list" in reasons[6]
+    assert "not a valid Indonesian number" in reasons[7]
+    assert sorted(reasons) == [3, 4, 5, 6, 7]
+    assert chain.app.find_by_nik(nik(serial=7)).phone == "+6281200000007"
+
+
+def test_importing_the_same_list_twice_changes_nothing(chain: ColdChain) -> None:
+    rows = [target_row(i) for i in range(1, 6)]
+    assert import_rows(chain.app, rows, chain.by("KEMENKES"))[0] == 5
+    position = last_position(chain.app)
+    imported, rejected = import_rows(chain.app, rows, chain.by("KEMENKES"))
+    assert imported == 0 and len(rejected) == 5
+    assert last_position(chain.app) == position
+
+
+def test_registers_with_last_four_phone_digits_and_issues_a_ticket(clinic: ColdChain) -> None:
+    ticket = register(clinic)
+    recipient = clinic.app.find_by_ticket(ticket)
+    assert (recipient.channel, recipient.facility, recipient.day) == (Channel.WEB, PUSKESMAS, JAN_14)
+    assert len(ticket) == 10 and nik(serial=1) not in ticket
+
+
+def test_refuses_registration_for_unknown_nik_or_wrong_phone_digits(clinic: ColdChain) -> None:
+    with refused(clinic.app, RecipientNotFound, "not on the target list"):
+        clinic.app.register(nik(serial=99), "0099", Channel.WEB, PUSKESMAS, JAN_14, clinic.by("web"))
+    with refused(clinic.app, WrongPhoneDigits, "last four digits"):
+        clinic.app.register(nik(serial=1), "9999", Channel.WEB, PUSKESMAS, JAN_14, clinic.by("web"))
+    with refused(clinic.app, InvalidPersonalData, "16 digits"):
+        clinic.app.register("123", "0001", Channel.WEB, PUSKESMAS, JAN_14, clinic.by("web"))
+
+
+def test_full_session_is_refused_with_next_free_dates(clinic: ColdChain, store_env) -> None:
+    clinic.app.env["DAILY_CAPACITY"] = "2"
+    register(clinic, 1)
+    register(clinic, 2)
+    with refused(clinic.app, SessionFull, "fully booked on 2021-01-14") as info:
+        register(clinic, 3)
+    assert info.value.free_days == [JAN_14 + timedelta(days=n) for n in (1, 2, 3)]
+    register(clinic, 3, day=JAN_14 + timedelta(days=1))
+
+
+def test_dose_needs_an_eligible_screening_that_day(clinic: ColdChain) -> None:
+    ticket = register(clinic)
+    with refused(clinic.app, NotScreenedEligible, "Screen the recipient"):
+        clinic.app.vaccinate(ticket, CORONAVAC, "CV001", "ani", at(clinic, JAN_14))
+    clinic.app.screen(ticket, ScreeningResult.ELIGIBLE, "", None, at(clinic, JAN_14 - timedelta(days=1)))
+    with refused(clinic.app, NotScreenedEligible):
+        clinic.app.vaccinate(ticket, CORONAVAC, "CV001", "ani", at(clinic, JAN_14))
+    clinic.app.screen(ticket, ScreeningResult.POSTPONED, "fever 38.5", JAN_14 + timedelta(days=3),
+                      at(clinic, JAN_14))
+    with refused(clinic.app, NotScreenedEligible):
+        clinic.app.vaccinate(ticket, CORONAVAC, "CV001", "ani", at(clinic, JAN_14))
+
+
+def test_postponement_and_refusal_need_a_reason(clinic: ColdChain) -> None:
+    ticket = register(clinic)
+    with refused(clinic.app, ScreeningIncomplete, "reason"):
+        clinic.app.screen(ticket, ScreeningResult.NOT_ELIGIBLE, " ", None, at(clinic, JAN_14))
+    with refused(clinic.app, ScreeningIncomplete, "date to come back"):
+        clinic.app.screen(ticket, ScreeningResult.POSTPONED, "fever", None, at(clinic, JAN_14))
+
+
+def test_dose_draws_on_the_facility_stock_in_the_same_write(clinic: ColdChain) -> None:
+    ticket = register(clinic)
+    clinic.app.screen(ticket, ScreeningResult.ELIGIBLE, "", None, at(clinic, JAN_14))
+    before = last_position(clinic.app)
+    outcome = clinic.app.vaccinate(ticket, CORONAVAC, "CV001", "ani", at(clinic, JAN_14))
+    topics = [n.topic.split(":")[1] for n in clinic.app.recorder.select_notifications(before + 1, 10)]
+    assert topics == ["Recipient.Vaccinated", "StockLedger.Administered", "Ticket.Issued"]
+    assert outcome.result["dose"] == "1" and outcome.result["dose2_due"] == "2021-01-28"
+    assert clinic.on_hand(PUSKESMAS) == 19
+
+
+def test_dose_2_not_before_the_interval_and_no_third_dose(clinic: ColdChain) -> None:
+    first = screen_and_vaccinate(clinic, register(clinic))
+    second_ticket = first.result["next_ticket"]
+    early = JAN_14 + timedelta(days=13)
+    clinic.app.screen(second_ticket, ScreeningResult.ELIGIBLE, "", None, at(clinic, early))
+    with refused(clinic.app, TooEarlyForDose2, "due from 2021-01-28"):
+        clinic.app.vaccinate(second_ticket, CORONAVAC, "CV001", "ani", at(clinic, early))
+    second = screen_and_vaccinate(clinic, second_ticket, JAN_14 + timedelta(days=14))
+    assert second.result["dose"] == "2" and second.result["next_ticket"] == ""
+    with refused(clinic.app, NoMoreDoses):
+        clinic.app.screen(second_ticket, ScreeningResult.ELIGIBLE, "", None, at(clinic, JAN_14 + timedelta(days=15)))
+    assert clinic.on_hand(PUSKESMAS) == 18
+
+
+def test_a_replayed_ticket_is_refused(clinic: ColdChain) -> None:
+    ticket = register(clinic)
+    screen_and_vaccinate(clinic, ticket)
+    with refused(clinic.app, TicketNotValid, "already used"):
+        clinic.app.vaccinate(ticket, CORONAVAC, "CV001", "ani", at(clinic, JAN_14 + timedelta(days=20)))
+    with refused(clinic.app, UnknownTicket):
+        clinic.app.vaccinate("NOSUCHCODE", CORONAVAC, "CV001", "ani", at(clinic, JAN_14))
+
+
+def test_dose_lot_must_be_on_hand_here_and_usable(clinic: ColdChain) -> None:
+    ticket = register(clinic)
+    clinic.app.screen(ticket, ScreeningResult.ELIGIBLE, "", None, at(clinic, JAN_14))
+    clinic.release(lot="OTHER", vials=5)  # at Bio Farma, not at this puskesmas
+    with refused(clinic.app, InsufficientStock, "Only 0 vials of lot OTHER"):
+        clinic.app.vaccinate(ticket, CORONAVAC, "OTHER", "ani", at(clinic, JAN_14))
+    late = date(2022, 1, 3)  # CV001 expired on 2021-12-31
+    clinic.app.screen(ticket, ScreeningResult.ELIGIBLE, "", None, at(clinic, late))
+    with refused(clinic.app, ExpiredLot, "expired on 2021-12-31"):
+        clinic.app.vaccinate(ticket, CORONAVAC, "CV001", "ani", at(clinic, late))
+
+
+def test_aefi_is_reported_after_a_dose_only(clinic: ColdChain) -> None:
+    ticket = register(clinic)
+    with refused(clinic.app, NoDoseYet):
+        clinic.app.report_aefi(ticket, Severity.MILD, "pain at injection site", at(clinic, JAN_14))
+    next_ticket = screen_and_vaccinate(clinic, ticket).result["next_ticket"]
+    clinic.app.report_aefi(next_ticket, Severity.MILD, "pain at injection site", at(clinic, JAN_14))
+    assert clinic.app.find_by_ticket(next_ticket).aefi == ["mild"]
+
+
+def test_field_visit_is_assigned_and_reported(clinic: ColdChain) -> None:
+    recipient = clinic.app.find_by_nik(nik(serial=2))
+    by = clinic.by("32.73", "officer")
+    clinic.app.assign_visit(recipient.id, VisitUnit.BABINSA, "Serka Budi", by)
+    clinic.app.report_visit(recipient.id, VisitOutcome.NO_PHONE, "no phone; will come on 14th", by)
+    assert clinic.app.get_recipient(recipient.id).visits == [("babinsa", ""), ("babinsa", "no_phone")]
+
+
+def test_name_nik_and_phone_are_not_stored_in_clear(clinic: ColdChain) -> None:
+    register(clinic)
+    recorder = clinic.app.recorder
+    raw = b"".join(n.state for n in recorder.select_notifications(1, 10_000))
+    for secret in (nik(serial=1), "Siti Aminah", "812000000", "3273011708850001"):
+        assert secret.encode() not in raw
+    # and the topics and ids carry nothing personal either
+    assert clinic.app.find_by_nik(nik(serial=1)).name == "Siti Aminah 1"
