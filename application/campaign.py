@@ -10,17 +10,20 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.utils import get_topic
 
 from application.errors import NotFound
 from application.handling import Outcome
 from application.logistics import Logistics
 from application.people import InvalidPersonalData, parse_nik, parse_phone, recipient_id_for
+from application.sms import SmsGateway, SmsMessage
 from application.transcodings import dataclass_transcoding, enum_transcoding
+from domain.blast import Blast
 from domain.facility import Facility
 from domain.provenance import Provenance
 from domain.recipient import (
@@ -101,8 +104,11 @@ class Campaign(Logistics):
 
     # Target lists
 
+    def parse_nik(self, value: str) -> str:
+        return parse_nik(value, self.regions.kecamatan if self.regions else None)
+
     def parse_target(self, row: dict[str, str]) -> dict[str, Any]:
-        nik = parse_nik(row.get("nik", ""), self.regions.kecamatan if self.regions else None)
+        nik = self.parse_nik(row.get("nik", ""))
         name = " ".join((row.get("name") or "").split())
         if not name:
             raise InvalidPersonalData("Name is empty.")
@@ -167,12 +173,64 @@ class Campaign(Logistics):
                          "This person is not on the target list.")
 
     def find_by_nik(self, nik: str) -> Recipient:
-        return self.get_recipient(self.recipient_id(parse_nik(nik)))
+        return self.get_recipient(self.recipient_id(self.parse_nik(nik)))
 
     def find_by_ticket(self, token: str) -> Recipient:
         ticket = self.load(Ticket, Ticket.id_for(token.strip().upper()), UnknownTicket,
                            "This ticket is not known: check the code or register at desk 1.")
         return self.get_recipient(ticket.recipient_id)
+
+    # SMS blast
+
+    def start_blast(
+        self, phase: int, districts: list[str], message: str, deadline: datetime, by: Provenance,
+        resend: bool = False,
+    ) -> Blast:
+        """The blast for these targets: the unfinished one resumes; ``resend``
+        starts a new run that messages everyone again."""
+        for district in districts:
+            if self.regions is not None and not self.regions.has_district(district):
+                raise InvalidPersonalData(f"District {district!r} is not a known kabupaten/kota code.")
+        run = 0
+        while Blast.id_for(phase, districts, run) in self.repository:
+            run += 1
+        if run > 0 and not resend:
+            return self.repository.get(Blast.id_for(phase, districts, run - 1))
+        blast = Blast(phase, districts, run, message, deadline, by)
+        self.save(blast)
+        return blast
+
+    def send_blast(
+        self, blast_id: UUID, gateway: SmsGateway, by: Provenance, page_size: int = 1000
+    ) -> Iterator[int]:
+        """Send to every target after the blast's cursor, a page at a time;
+        yields the number sent so far after each recorded page."""
+        blast: Blast = self.repository.get(blast_id)
+        topics = [get_topic(Recipient.Targeted)]
+        districts = set(blast.districts)
+        while True:
+            page = self.recorder.select_notifications(blast.cursor + 1, page_size, topics=topics)
+            if not page:
+                return
+            messages, recipients = [], []
+            for notification in page:
+                targeted = self.mapper.to_domain_event(notification)
+                if targeted.phase == blast.phase and targeted.district in districts:
+                    messages.append(SmsMessage(blast.message_id(targeted.originator_id),
+                                               targeted.phone, blast.message))
+                    recipients.append(targeted.originator_id.hex)
+            if messages:
+                gateway.send(messages)
+            blast.record_batch(recipients, page[-1].id, by)
+            self.save(blast)
+            yield blast.sent
+
+    @staticmethod
+    def recipient_of_message(message_id: str) -> UUID:
+        try:
+            return UUID(hex=message_id.rsplit("-", 1)[1])
+        except (IndexError, ValueError):
+            raise RecipientNotFound(f"Message id {message_id!r} was not sent by a Rantai blast.") from None
 
     # SMS delivery reports
 
@@ -208,7 +266,7 @@ class Campaign(Logistics):
         by: Provenance, phone: str | None = None,
     ) -> Outcome:
         """Register a targeted person for a facility and day; answers the ticket."""
-        recipient_id = self.recipient_id(parse_nik(nik))
+        recipient_id = self.recipient_id(self.parse_nik(nik))
 
         def decide() -> tuple[dict[str, str], list[Any]]:
             recipient = self.get_recipient(recipient_id)

@@ -29,20 +29,30 @@ def recipient_id_for(secret: bytes, nik: str) -> UUID:
 
 
 def parse_nik(value: str, regions: Container[str] | None = None) -> str:
-    """16 digits, a real birth date, and (given ``regions``) a known kecamatan."""
-    number = (value or "").strip().replace(" ", "")
+    """16 digits, a real birth date, and a known region.
+
+    The region is checked against ``regions`` (the kecamatan of the
+    Kemendagri 2020 codes) when given: python-stdnum's own list of regions
+    misses provinces created since 2012 (Kalimantan Utara, 65)."""
+    number = stdnum_nik.compact(value or "")
+    if not number.isdigit():
+        raise InvalidPersonalData("NIK must contain digits only.")
+    if len(number) != 16:
+        raise InvalidPersonalData(f"NIK must be 16 digits (got {len(number)}).")
     try:
-        number = stdnum_nik.validate(number)
         stdnum_nik.get_birth_date(number)
-    except stdnum_errors.InvalidLength:
-        raise InvalidPersonalData(f"NIK must be 16 digits (got {len(number)}).") from None
-    except stdnum_errors.InvalidFormat:
-        raise InvalidPersonalData("NIK must contain digits only.") from None
     except stdnum_errors.InvalidComponent:
-        raise InvalidPersonalData("NIK has an impossible birth date or province code.") from None
-    if regions is not None and number[:6] not in regions:
-        raise InvalidPersonalData(f"NIK region {number[:2]}.{number[2:4]}.{number[4:6]} is not a known kecamatan.")
-    return number
+        raise InvalidPersonalData("NIK has an impossible birth date (digits 7 to 12).") from None
+    if regions is not None:
+        if number[:6] not in regions:
+            raise InvalidPersonalData(
+                f"NIK region {number[:2]}.{number[2:4]}.{number[4:6]} is not a known kecamatan."
+            )
+        return number
+    try:
+        return stdnum_nik.validate(number)
+    except stdnum_errors.ValidationError:
+        raise InvalidPersonalData(f"NIK region {number[:2]}.{number[2:4]} is not a known district.") from None
 
 
 def birth_date_of(nik: str) -> date:

@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     sms_http_username: str = "sandbox"
     sms_http_api_key: str = ""
     sms_sender: str = "KEMENKES"
-    sms_rate_per_second: float = 50.0
+    sms_rate_per_second: float = 50.0  # http provider's limit
+    sms_outbox_rate_per_second: float = 0  # 0: as fast as the disk allows
 
 
 class MissingSecrets(RuntimeError):

@@ -13,6 +13,7 @@ from application.errors import ApplicationError
 from application.campaign import Campaign
 from domain.errors import RuleBroken
 from interfaces.bootstrap import open_campaign
+from interfaces.cli import targets as targets_cli
 from interfaces.settings import SECRETS_FILE, Settings, ensure_secrets
 
 app = typer.Typer(help="Rantai: track and trace for the vaccination campaign.", no_args_is_help=True)
@@ -20,6 +21,8 @@ db = typer.Typer(help="The event store.", no_args_is_help=True)
 shipment = typer.Typer(help="Shipments.", no_args_is_help=True)
 app.add_typer(db, name="db")
 app.add_typer(shipment, name="shipment")
+app.add_typer(targets_cli.targets, name="targets")
+app.add_typer(targets_cli.blast, name="blast")
 console = Console()
 
 
