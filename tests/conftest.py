@@ -42,14 +42,16 @@ def postgres_or_skip() -> None:
 def settings(request: pytest.FixtureRequest, tmp_path) -> Iterator[Settings]:
     """Settings naming a fresh, empty event store on each backend."""
     if request.param == "sqlite":
-        yield Settings(database_url=f"sqlite:///{tmp_path}/rantai.sqlite", **TEST_SECRETS)
+        yield Settings(database_url=f"sqlite:///{tmp_path}/rantai.sqlite",
+                       sms_outbox=str(tmp_path / "outbox.sqlite"), **TEST_SECRETS)
         return
     postgres_or_skip()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     try:
-        yield Settings(database_url=POSTGRES_URL, postgres_schema=schema, **TEST_SECRETS)
+        yield Settings(database_url=POSTGRES_URL, postgres_schema=schema,
+                       sms_outbox=str(tmp_path / "outbox.sqlite"), **TEST_SECRETS)
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -41,7 +41,7 @@ class ColdChain:
             (NATIONAL_WAREHOUSE, "PT Bio Farma", FacilityKind.NATIONAL_WAREHOUSE, None),
             ("32", "JAWA BARAT", FacilityKind.PROVINCE_OFFICE, NATIONAL_WAREHOUSE),
             ("32.73", "KOTA BANDUNG", FacilityKind.DISTRICT_OFFICE, "32"),
-            ("P3273010", "Puskesmas Sukasari", FacilityKind.PUSKESMAS, "32.73"),
+            ("P327301", "Puskesmas Sukasari", FacilityKind.PUSKESMAS, "32.73"),
             ("31", "DKI JAKARTA", FacilityKind.PROVINCE_OFFICE, NATIONAL_WAREHOUSE),
             ("31.71", "KOTA JAKARTA SELATAN", FacilityKind.DISTRICT_OFFICE, "31"),
         ]
@@ -101,6 +101,6 @@ def nik(kecamatan: str = "327301", born: str = "170885", serial: int = 1) -> str
 def target_row(serial: int, **overrides: str) -> dict[str, str]:
     row = {
         "nik": nik(serial=serial), "name": f"Siti Aminah {serial}", "phone": f"0812{serial:08d}",
-        "category": "nakes", "district": "32.73", "workplace": "P3273010",
+        "category": "nakes", "district": "32.73", "workplace": "P327301",
     }
     return row | overrides

@@ -13,6 +13,7 @@ from application.errors import (
     InvalidIdentifier,
     NotFound,
 )
+from application.people import InvalidPersonalData
 from domain.errors import RuleBroken
 from interfaces.scanner.digital_link import ScanNotUnderstood
 
@@ -20,6 +21,7 @@ STATUS = [
     (NotFound, 404),
     (InvalidIdentifier, 422),
     (ScanNotUnderstood, 422),
+    (InvalidPersonalData, 422),
     (AlreadyExists, 409),
     (ConcurrentUpdate, 409),
     (RuleBroken, 409),
@@ -29,7 +31,10 @@ STATUS = [
 
 def _answer(request: Request, error: Exception) -> JSONResponse:
     status = next(code for kind, code in STATUS if isinstance(error, kind))
-    return JSONResponse(status_code=status, content={"error": type(error).__name__, "message": str(error)})
+    content: dict[str, object] = {"error": type(error).__name__, "message": str(error)}
+    if getattr(error, "free_days", None):
+        content["free_days"] = [day.isoformat() for day in error.free_days]
+    return JSONResponse(status_code=status, content=content)
 
 
 def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -8,21 +8,24 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from interfaces.api.errors import register_error_handlers
-from interfaces.api.routers import scans, shipments, stock
-from interfaces.bootstrap import open_campaign
+from interfaces.api.routers import registrations, scans, shipments, stock, vaccinations
+from interfaces.bootstrap import open_campaign, open_sms_gateway
 from interfaces.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        api.state.campaign = open_campaign(settings or Settings())
+        config = settings or Settings()
+        api.state.campaign = open_campaign(config)
+        api.state.sms = open_sms_gateway(config)
         yield
+        api.state.sms.close()
         api.state.campaign.close()
 
     api = FastAPI(title="Rantai", summary="Vaccine track and trace", lifespan=lifespan)
     register_error_handlers(api)
-    for module in (shipments, stock, scans):
+    for module in (shipments, stock, scans, registrations, vaccinations):
         api.include_router(module.router)
 
     @api.get("/health", tags=["health"])

@@ -30,7 +30,7 @@ from domain.session import SessionFull
 from domain.stock_ledger import InsufficientStock
 from tests.scenario import CORONAVAC, ColdChain, last_position, nik, refused, target_row
 
-PUSKESMAS = "P3273010"
+PUSKESMAS = "P327301"
 JAN_14 = date(2021, 1, 14)
 
 
