@@ -8,8 +8,7 @@ logistics aggregates.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -20,8 +19,9 @@ from eventsourcing.utils import get_topic
 from application.errors import NotFound
 from application.handling import Outcome
 from application.logistics import Logistics
-from application.people import InvalidPersonalData, parse_nik, parse_phone, recipient_id_for
+from application.people import InvalidPersonalData, parse_phone
 from application.sms import SmsGateway, SmsMessage
+from application.target_lists import TargetLists
 from application.transcodings import dataclass_transcoding, enum_transcoding
 from domain.blast import Blast
 from domain.facility import Facility
@@ -41,7 +41,6 @@ from domain.ticket import Ticket
 
 DEFAULT_DAILY_CAPACITY = 100
 DEFAULT_DOSE_INTERVAL_DAYS = 14  # CoronaVac: second dose 14 days after the first
-TARGET_COLUMNS = ("nik", "name", "phone", "category", "district", "workplace")
 TICKET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
@@ -53,120 +52,18 @@ class UnknownTicket(NotFound):
     pass
 
 
-@dataclass(frozen=True)
-class Regions:
-    """The kecamatan (``327301``, as in a NIK) and districts (``32.73``) the campaign knows."""
-
-    kecamatan: frozenset[str]
-    districts: frozenset[str]
-
-    @classmethod
-    def of(cls, kecamatan: Iterable[str]) -> Regions:
-        codes = frozenset(k.replace(".", "") for k in kecamatan)
-        return cls(codes, frozenset(f"{k[:2]}.{k[2:4]}" for k in codes))
-
-    def has_district(self, code: str) -> bool:
-        return code in self.districts
-
-
-@dataclass
-class ImportBatch:
-    last_line: int
-    imported: int = 0
-    already_listed: int = 0
-    rejected: list[tuple[int, str]] = field(default_factory=list)
-
-
 def new_ticket() -> str:
     return "".join(secrets.choice(TICKET_ALPHABET) for _ in range(10))
 
 
-class Campaign(Logistics):
+class Campaign(TargetLists, Logistics):
     name = "campaign"
-    regions: Regions | None = None  # set by the wiring; None accepts any region
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         for enum in (Category, Channel, ScreeningResult, Severity, VisitOutcome, VisitUnit):
             transcoder.register(enum_transcoding(enum))
         transcoder.register(dataclass_transcoding(Dose))
-
-    @property
-    def nik_secret(self) -> bytes:
-        secret = self.env.get("NIK_HMAC_SECRET")
-        if not secret:
-            msg = "NIK_HMAC_SECRET is not set: run 'rantai db init' or set RANTAI_NIK_SECRET."
-            raise RuntimeError(msg)
-        return secret.encode()
-
-    def recipient_id(self, nik: str) -> UUID:
-        return recipient_id_for(self.nik_secret, nik)
-
-    # Target lists
-
-    def parse_nik(self, value: str) -> str:
-        return parse_nik(value, self.regions.kecamatan if self.regions else None)
-
-    def parse_target(self, row: dict[str, str]) -> dict[str, Any]:
-        nik = self.parse_nik(row.get("nik", ""))
-        name = " ".join((row.get("name") or "").split())
-        if not name:
-            raise InvalidPersonalData("Name is empty.")
-        category = (row.get("category") or "").strip().lower().replace(" ", "_")
-        if category not in {c.value for c in Category}:
-            raise InvalidPersonalData("Category must be 'nakes' or 'tenaga_penunjang'.")
-        district = (row.get("district") or "").strip()
-        if self.regions is not None and not self.regions.has_district(district):
-            raise InvalidPersonalData(f"District {district!r} is not a known kabupaten/kota code.")
-        return {
-            "nik": nik, "name": name, "phone": parse_phone(row.get("phone", "")),
-            "category": Category(category), "district": district,
-            "workplace": (row.get("workplace") or "").strip(),
-        }
-
-    def import_targets(
-        self, rows: Iterable[tuple[int, dict[str, str]]], phase: int, source: str, by: Provenance,
-        batch_size: int = 1000,
-    ) -> Iterator[ImportBatch]:
-        """Validate, deduplicate by NIK and write in batches; yields each batch's tally."""
-        pending: dict[UUID, tuple[int, dict[str, Any]]] = {}
-        batch = ImportBatch(0)
-        for line, row in rows:
-            batch.last_line = line
-            try:
-                target = self.parse_target(row)
-            except InvalidPersonalData as error:
-                batch.rejected.append((line, error.message))
-            else:
-                recipient_id = self.recipient_id(target["nik"])
-                if recipient_id in pending:
-                    batch.rejected.append((line, f"NIK appears earlier in this file (line {pending[recipient_id][0]})."))
-                else:
-                    pending[recipient_id] = (line, target)
-            if len(pending) >= batch_size:
-                yield self._write_targets(pending, batch, phase, source, by)
-                pending, batch = {}, ImportBatch(line)
-        yield self._write_targets(pending, batch, phase, source, by)
-
-    def _write_targets(
-        self, pending: dict[UUID, tuple[int, dict[str, Any]]], batch: ImportBatch, phase: int,
-        source: str, by: Provenance,
-    ) -> ImportBatch:
-        existing = self.existing_ids(list(pending))
-        recipients = []
-        for recipient_id, (line, target) in pending.items():
-            if recipient_id in existing:
-                batch.already_listed += 1
-                batch.rejected.append((line, "NIK is already on the target list; row skipped."))
-            else:
-                recipients.append(
-                    Recipient.target(recipient_id, phase=phase, source=source, by=by, **target)
-                )
-        if recipients:
-            self.save(*recipients)
-        batch.imported = len(recipients)
-        batch.rejected.sort()
-        return batch
 
     def get_recipient(self, recipient_id: UUID) -> Recipient:
         return self.load(Recipient, recipient_id, RecipientNotFound,

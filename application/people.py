@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Container
 from datetime import date
 from uuid import UUID
@@ -59,20 +60,26 @@ def birth_date_of(nik: str) -> date:
     return stdnum_nik.get_birth_date(nik)
 
 
+_PLAIN_ID_NUMBER = re.compile(r"(?:\+62|62|0)([1-9]\d{6,12})")
+
+
 def parse_phone(value: str) -> str:
     """An Indonesian mobile number in E.164 (accepts 08…, +62…, 62…)."""
     text = (value or "").strip().replace(" ", "").replace("-", "")
-    if text.startswith("62"):
-        text = "+" + text
-    try:
-        number = phonenumbers.parse(text, "ID")
-    except phonenumbers.NumberParseException:
-        raise InvalidPersonalData("Phone number is not a number.") from None
-    if number.country_code != 62 or not phonenumbers.is_valid_number(number):
+    plain = _PLAIN_ID_NUMBER.fullmatch(text)
+    if plain:  # the common shapes skip the general parser; validation is the library's
+        number = phonenumbers.PhoneNumber(country_code=62, national_number=int(plain.group(1)))
+    else:
+        try:
+            number = phonenumbers.parse("+" + text if text.startswith("62") else text, "ID")
+        except phonenumbers.NumberParseException:
+            raise InvalidPersonalData("Phone number is not a number.") from None
+    if number.country_code != 62:
         raise InvalidPersonalData("Phone number is not a valid Indonesian number.")
-    if phonenumbers.number_type(number) not in (
-        phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    ):
+    kind = phonenumbers.number_type(number)  # UNKNOWN when the number is not valid
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
+        raise InvalidPersonalData("Phone number is not a valid Indonesian number.")
+    if kind not in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
         raise InvalidPersonalData("Phone number is not a mobile number (an SMS cannot reach it).")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from application.campaign import Campaign, Regions
+from application.campaign import Campaign
+from application.target_lists import Regions
 from interfaces.reference_data import kecamatan_codes
 from interfaces.settings import Settings, event_store_env
 

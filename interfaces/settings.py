@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     postgres_max_overflow: int = 10
     postgres_lock_timeout_seconds: int = 5
     postgres_schema: str = "public"
+    aggregate_cache_size: int = 10000  # aggregates kept in memory, fast-forwarded on each load
     cipher_key: str | None = None  # AES key (base64) encrypting every stored event
     nik_secret: str | None = None  # HMAC secret keying recipients by NIK
     daily_capacity: int = 100  # doses per puskesmas session per day
@@ -77,6 +78,7 @@ def event_store_env(settings: Settings, *, create_tables: bool | None = None) ->
         "NIK_HMAC_SECRET": settings.nik_secret,
         "DAILY_CAPACITY": str(settings.daily_capacity),
         "DOSE_INTERVAL_DAYS": str(settings.dose_interval_days),
+        "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
     }
     url = urlparse(settings.database_url)
     if url.scheme == "sqlite":

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from application.campaign import TARGET_COLUMNS
+from application.target_lists import TARGET_COLUMNS
 from domain.provenance import Provenance
 from interfaces.reference_data import kecamatan_codes, puskesmas_code
 
@@ -61,6 +61,7 @@ def import_targets(
     source: str = typer.Option(..., help="Where the list comes from, e.g. 'BPJS 2021-01'"),
     report: Path | None = typer.Option(None, help="Rejected rows go here (default FILE.rejected.csv)"),
     actor: str = typer.Option("admin", help="Who is importing"),
+    workers: int = typer.Option(1, help="Processes preparing rows while this one writes (0: none)"),
 ) -> None:
     """Validate, deduplicate by NIK and import a target list (safe to run twice)."""
     from interfaces.cli.main import campaign, console
@@ -77,7 +78,7 @@ def import_targets(
         rejected = csv.writer(out)
         rejected.writerow(["line", "reason"])
         task = bar.add_task("Importing", total=max(count_lines(file) - 1, 0), note="")
-        for batch in app.import_targets(rows, phase, source, by):
+        for batch in app.import_targets(rows, phase, source, by, workers=workers):
             rejected.writerows(batch.rejected)
             totals["imported"] += batch.imported
             totals["already_listed"] += batch.already_listed
