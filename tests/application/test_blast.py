@@ -26,7 +26,12 @@ def import_targets(chain: ColdChain, count: int, district_rows: int = 0) -> None
 
 def outbox_rows(path: Path) -> tuple[int, int, int]:
     with sqlite3.connect(path) as db:
-        return db.execute("SELECT count(*), count(DISTINCT phone), coalesce(sum(attempts), 0) FROM messages").fetchone()
+        try:
+            return db.execute(
+                "SELECT count(*), count(DISTINCT phone), coalesce(sum(attempts), 0) FROM messages"
+            ).fetchone()
+        except sqlite3.OperationalError:  # the blast has opened the outbox but not made its table yet
+            return 0, 0, 0
 
 
 def cli_env(settings) -> dict[str, str]:
