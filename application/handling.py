@@ -58,10 +58,19 @@ class CommandHandling(Application[UUID]):
                 recordings = self.save(*aggregates)
             except IntegrityError:
                 continue
+            self.remember(aggregates)
             position = recordings[-1].notification.id if recordings else None
             return Outcome(result, position)
         msg = "Someone else changed the same records at the same moment, several times over; try again."
         raise ConcurrentUpdate(msg)
+
+    def remember(self, aggregates: list[Any]) -> None:
+        """Keep what was just written in the aggregate cache: the next command on
+        it then reads only newer events (the library caches on load, not on save)."""
+        cache = self.repository.cache
+        if cache is not None:
+            for aggregate in aggregates:
+                cache.put(aggregate.id, aggregate)
 
     def find(self, cls: type, aggregate_id: UUID) -> Any:
         try:
