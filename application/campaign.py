@@ -8,6 +8,7 @@ logistics aggregates.
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -109,16 +110,17 @@ class Campaign(TargetLists, Logistics):
             page = self.recorder.select_notifications(blast.cursor + 1, page_size, topics=topics)
             if not page:
                 return
-            messages, recipients = [], []
+            messages, recipients, per_district = [], [], Counter[str]()
             for notification in page:
                 targeted = self.mapper.to_domain_event(notification)
-                if targeted.phase == blast.phase and targeted.district in districts:
+                if targeted.phase == blast.phase and targeted.district in districts and targeted.phone:
                     messages.append(SmsMessage(blast.message_id(targeted.originator_id),
                                                targeted.phone, blast.message))
                     recipients.append(targeted.originator_id.hex)
+                    per_district[targeted.district] += 1
             if messages:
                 gateway.send(messages)
-            blast.record_batch(recipients, page[-1].id, by)
+            blast.record_batch(recipients, dict(per_district), page[-1].id, by)
             self.save(blast)
             yield blast.sent
 

@@ -96,8 +96,9 @@ class TargetLists(CommandHandling):
         district = (row.get("district") or "").strip()
         if self.regions is not None and not self.regions.has_district(district):
             raise InvalidPersonalData(f"District {district!r} is not a known kabupaten/kota code.")
-        return {
-            "nik": nik, "name": name, "phone": parse_phone(row.get("phone", "")),
+        phone = (row.get("phone") or "").strip()
+        return {  # no phone is allowed: such targets go straight to the field-visit worklist
+            "nik": nik, "name": name, "phone": parse_phone(phone) if phone else "",
             "category": category, "district": district,
             "workplace": (row.get("workplace") or "").strip(),
         }

@@ -43,7 +43,10 @@ class Blast(Aggregate):
         return f"{self.id.hex[:12]}-{recipient_id.hex}"
 
     @event("BatchSent")
-    def record_batch(self, recipients: list[str], cursor: int, by: Provenance) -> None:
-        """``recipients``: the hex ids of the recipients messaged in this batch."""
+    def record_batch(
+        self, recipients: list[str], per_district: dict[str, int], cursor: int, by: Provenance
+    ) -> None:
+        """``recipients``: the hex ids of the recipients messaged in this batch;
+        ``per_district``: how many of them in each district."""
         self.sent += len(recipients)
         self.cursor = cursor

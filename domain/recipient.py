@@ -110,6 +110,8 @@ class ScreeningIncomplete(RecipientError):
 
 
 class Recipient(Aggregate):
+    """Every event after targeting also names the recipient's district and phase,
+    so read models can count by district without looking anything up."""
     @event("Targeted")
     def __init__(
         self, nik: str, name: str, phone: str, phase: int, category: Category, source: str,
@@ -144,8 +146,13 @@ class Recipient(Aggregate):
 
     # SMS delivery, as reported by the gateway
 
-    @event("DeliveryReported")
     def report_delivery(self, message_id: str, status: str, reason: str, by: Provenance) -> None:
+        self._delivery_reported(message_id, status, reason, self.district, self.phase, by)
+
+    @event("DeliveryReported")
+    def _delivery_reported(
+        self, message_id: str, status: str, reason: str, district: str, phase: int, by: Provenance
+    ) -> None:
         self.delivery = {"message_id": message_id, "status": status, "reason": reason}
 
     # Registration
@@ -159,27 +166,39 @@ class Recipient(Aggregate):
         if self.is_registered:
             msg = f"Already registered for {self.day} at {self.facility}; the ticket was sent by SMS."
             raise AlreadyRegistered(msg)
-        self._registered(channel, ticket, by)
-        self._scheduled(facility, day, by)
+        self._registered(channel, ticket, self.district, self.phase, by)
+        self._scheduled(facility, day, self.district, self.phase, by)
 
     @event("Registered")
-    def _registered(self, channel: Channel, ticket: str, by: Provenance) -> None:
+    def _registered(
+        self, channel: Channel, ticket: str, district: str, phase: int, by: Provenance
+    ) -> None:
         self.channel = channel
         self.ticket = ticket
 
     @event("Scheduled")
-    def _scheduled(self, facility: str, day: date, by: Provenance) -> None:
+    def _scheduled(self, facility: str, day: date, district: str, phase: int, by: Provenance) -> None:
         self.facility = facility
         self.day = day
 
     # Field visits for non-responders
 
-    @event("VisitAssigned")
     def assign_visit(self, unit: VisitUnit, officer: str, by: Provenance) -> None:
+        self._visit_assigned(unit, officer, self.district, self.phase, by)
+
+    @event("VisitAssigned")
+    def _visit_assigned(
+        self, unit: VisitUnit, officer: str, district: str, phase: int, by: Provenance
+    ) -> None:
         self.visits.append((unit.value, ""))
 
-    @event("VisitReported")
     def report_visit(self, outcome: VisitOutcome, note: str, by: Provenance) -> None:
+        self._visit_reported(outcome, note, self.district, self.phase, by)
+
+    @event("VisitReported")
+    def _visit_reported(
+        self, outcome: VisitOutcome, note: str, district: str, phase: int, by: Provenance
+    ) -> None:
         unit = self.visits[-1][0] if self.visits else ""
         self.visits.append((unit, outcome.value))
 
@@ -193,11 +212,12 @@ class Recipient(Aggregate):
             raise ScreeningIncomplete("Give the reason the vaccination is postponed or not given.")
         if result is ScreeningResult.POSTPONED and (until is None or until <= by.occurred_at.date()):
             raise ScreeningIncomplete("A postponement needs the date to come back, after today.")
-        self._screened(result, reason, until, by.occurred_at.date(), by)
+        self._screened(result, reason, until, by.occurred_at.date(), self.district, self.phase, by)
 
     @event("Screened")
     def _screened(
-        self, result: ScreeningResult, reason: str, until: date | None, day: date, by: Provenance
+        self, result: ScreeningResult, reason: str, until: date | None, day: date, district: str,
+        phase: int, by: Provenance,
     ) -> None:
         self.screening = (day, result)
 
@@ -229,13 +249,13 @@ class Recipient(Aggregate):
         number = self.check_may_vaccinate(ticket, day)
         dose2_due = day + timedelta(days=interval_days) if number == 1 else None
         self._vaccinated(number, gtin, lot_number, by.facility, vaccinator, day, dose2_due,
-                         next_ticket if number < MAX_DOSES else "", by)
+                         next_ticket if number < MAX_DOSES else "", self.district, self.phase, by)
         return number
 
     @event("Vaccinated")
     def _vaccinated(
         self, number: int, gtin: str, lot_number: str, facility: str, vaccinator: str, day: date,
-        dose2_due: date | None, next_ticket: str, by: Provenance,
+        dose2_due: date | None, next_ticket: str, district: str, phase: int, by: Provenance,
     ) -> None:
         self.doses.append(Dose(number, gtin, lot_number, facility, vaccinator, day))
         if dose2_due is not None:
@@ -245,12 +265,13 @@ class Recipient(Aggregate):
     def report_aefi(self, severity: Severity, description: str, by: Provenance) -> None:
         if not self.doses:
             raise NoDoseYet("An AEFI (KIPI) report needs a dose given first.")
-        self._aefi_reported(severity, description, self.doses[-1].number, self.doses[-1].gtin,
-                            self.doses[-1].lot_number, by)
+        last = self.doses[-1]
+        self._aefi_reported(severity, description, last.number, last.gtin, last.lot_number,
+                            last.facility, self.district, self.phase, by)
 
     @event("AefiReported")
     def _aefi_reported(
         self, severity: Severity, description: str, dose: int, gtin: str, lot_number: str,
-        by: Provenance,
+        facility: str, district: str, phase: int, by: Provenance,
     ) -> None:
         self.aefi.append(severity.value)

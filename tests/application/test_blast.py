@@ -88,3 +88,14 @@ def test_resend_starts_a_new_run_that_messages_everyone_again(chain: ColdChain, 
     list(chain.app.send_blast(second.id, gateway, by))
     assert outbox_rows(Path(settings.sms_outbox))[:2] == (60, 30)
     gateway.close()
+
+
+def test_targets_without_a_phone_are_imported_but_not_messaged(chain: ColdChain, settings) -> None:
+    rows = [target_row(1), target_row(2, phone="")]
+    for _ in chain.app.import_targets(enumerate(rows, start=2), 1, "SDMK", chain.by("KEMENKES")):
+        pass
+    gateway = OutboxGateway(settings.sms_outbox)
+    by = chain.by("KEMENKES")
+    blast = chain.app.start_blast(1, ["32.73"], "Daftar ulang", datetime(2021, 1, 13, tzinfo=UTC), by)
+    assert list(chain.app.send_blast(blast.id, gateway, by)) == [1]
+    gateway.close()
