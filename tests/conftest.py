@@ -64,12 +64,11 @@ def store_env(settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture
-def app(store_env: dict[str, str]) -> Iterator["Campaign"]:
-    from application.campaign import Campaign
-    from interfaces.bootstrap import regions
+def app(settings: Settings) -> Iterator["Campaign"]:
+    from interfaces.bootstrap import create_schema, open_campaign
 
-    application = Campaign(store_env)
-    application.regions = regions()
+    create_schema(settings)
+    application = open_campaign(settings)
     yield application
     application.close()
 

@@ -7,11 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from application.logistics import Logistics
+from application.campaign import Campaign
 from domain.provenance import Provenance
+from projections.read_model import ReadModel
 
 
-def get_campaign(request: Request) -> Logistics:
+def get_campaign(request: Request) -> Campaign:
     return request.app.state.campaign
 
 
@@ -30,7 +31,12 @@ def get_provenance(
     return Provenance(x_actor, x_facility, x_device, occurred)
 
 
-CampaignDep = Annotated[Logistics, Depends(get_campaign)]
+def get_read_models(request: Request) -> dict[str, ReadModel]:
+    return request.app.state.read_models
+
+
+CampaignDep = Annotated[Campaign, Depends(get_campaign)]
+ReadModelsDep = Annotated[dict[str, ReadModel], Depends(get_read_models)]
 ByDep = Annotated[Provenance, Depends(get_provenance)]
 IdempotencyKey = Annotated[
     str | None,

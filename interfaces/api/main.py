@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 
 from fastapi import FastAPI
 
 from interfaces.api.errors import register_error_handlers
-from interfaces.api.routers import registrations, scans, shipments, stock, vaccinations
-from interfaces.bootstrap import open_campaign, open_sms_gateway
+from interfaces.api.routers import districts, registrations, scans, shipments, stock, vaccinations
+from interfaces.bootstrap import BackgroundFollowers, open_campaign, open_read_models, open_sms_gateway
 from interfaces.settings import Settings
 
 
@@ -19,13 +19,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         config = settings or Settings()
         api.state.campaign = open_campaign(config)
         api.state.sms = open_sms_gateway(config)
-        yield
+        api.state.read_models = open_read_models(config)
+        embedded = config.database_url.startswith("sqlite")
+        with BackgroundFollowers(api.state.campaign, api.state.read_models) if embedded else nullcontext():
+            yield
+        for model in api.state.read_models.values():
+            model.view.datastore.close()
         api.state.sms.close()
         api.state.campaign.close()
 
     api = FastAPI(title="Rantai", summary="Vaccine track and trace", lifespan=lifespan)
     register_error_handlers(api)
-    for module in (shipments, stock, scans, registrations, vaccinations):
+    for module in (shipments, stock, scans, registrations, vaccinations, districts):
         api.include_router(module.router)
 
     @api.get("/health", tags=["health"])

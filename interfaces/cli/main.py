@@ -12,7 +12,7 @@ from rich.table import Table
 from application.errors import ApplicationError
 from application.campaign import Campaign
 from domain.errors import RuleBroken
-from interfaces.bootstrap import open_campaign
+from interfaces.bootstrap import create_schema, open_campaign
 from interfaces.cli import targets as targets_cli
 from interfaces.settings import SECRETS_FILE, Settings, ensure_secrets
 
@@ -43,8 +43,8 @@ def db_init() -> None:
     """Create the event store's tables (once, before serving processes start)."""
     if ensure_secrets():
         console.print(f"New encryption key and NIK secret written to {SECRETS_FILE} (keep it safe).")
-    with campaign(create_tables=True) as application:
-        console.print(f"Event store ready ({application.factory.__class__.__module__}).")
+    names = create_schema(Settings())
+    console.print(f"Event store and read models ready ({', '.join(names)}).")
 
 
 @app.command()

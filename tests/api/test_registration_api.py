@@ -123,3 +123,23 @@ def test_delivery_reports_are_recorded_on_the_recipient(client: TestClient, chai
     assert chain.app.find_by_nik(nik(serial=1)).delivery == {
         "message_id": message_id, "status": "failed", "reason": "AbsentSubscriber"}
     assert client.post("/sms/delivery-reports", data=report | {"id": "nonsense"}).status_code == 404
+
+
+def test_worklist_shows_masked_non_responders_and_takes_visit_reports(client: TestClient, chain: ColdChain) -> None:
+    from projections.follower import Follower
+
+    by = chain.by("KEMENKES")
+    blast = chain.app.start_blast(1, ["32.73"], "Daftar ulang", datetime(2021, 1, 13, 17, tzinfo=UTC), by)
+    list(chain.app.send_blast(blast.id, client.app.state.sms, by))
+    officer = {"X-Actor": "serka.budi", "X-Facility": "32.73", "X-Device": "phone-9"}
+    first = chain.app.recipient_id(nik(serial=1)).hex
+    assert client.post(f"/recipients/{first}/visits", headers=officer,
+                       json={"unit": "babinsa", "officer": "Serka Budi"}).status_code == 200
+    assert client.post(f"/recipients/{first}/visit-report", headers=officer,
+                       json={"outcome": "no_phone"}).status_code == 200
+    Follower(chain.app, client.app.state.read_models["non_responders"]).catch_up()
+    listed = client.get("/districts/32.73/worklist", params={"as_of": "2021-01-14T00:00:00+07:00"}).json()
+    assert len(listed["entries"]) == 3
+    assert all("*" in e["name"] and "Siti Aminah" not in e["name"] for e in listed["entries"])
+    assert listed["outcomes"] == {"": 2, "no_phone": 1}
+    assert listed["position"] == chain.app.recorder.max_notification_id()

@@ -1,0 +1,49 @@
+"""The base of every read model: an eventsourcing ``Projection`` whose handlers
+collect row changes, written with their tracking position in one transaction.
+
+Under the ``Follower`` a whole page of events becomes one transaction (tens
+of thousands of events a second). Under the library's own ``ProjectionRunner``
+(one event at a time, PostgreSQL only) each event is written as it comes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from eventsourcing.utils import get_topic
+
+from projections.rows import Changes, ReadModelView
+
+
+class ReadModel(Projection[ReadModelView]):
+    """Subclasses register one handler per event class on ``apply_event`` and
+    list those classes in ``handles`` (their topics filter the log)."""
+
+    handles: ClassVar[tuple[type, ...]] = ()
+    views: ClassVar[dict[str, type[ReadModelView]]] = {}  # backend -> view class
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.topics = tuple(get_topic(c) for c in cls.handles)
+
+    def __init__(self, view: ReadModelView) -> None:
+        super().__init__(view)
+        self.changes = Changes()
+        self.batching = False
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.apply_event(domain_event)
+        if not self.batching:
+            self.flush(tracking)
+
+    @singledispatchmethod
+    def apply_event(self, domain_event: Any) -> None:
+        """Handlers, one per event class, record row changes in ``self.changes``."""
+
+    def flush(self, tracking: Tracking) -> None:
+        """Write what the events so far changed, and ``tracking``, in one transaction."""
+        self.view.apply(self.changes, tracking)
+        self.changes = Changes()

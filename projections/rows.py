@@ -1,0 +1,183 @@
+"""Read-model tables, the row changes of a page of events, and the views that
+write those changes and their tracking position in one transaction.
+
+A view is an eventsourcing ``TrackingRecorder``: ``max_tracking_id`` tells
+where it is, so after a crash it resumes exactly after the last page it
+committed. Each read model declares its tables once; ``SQLiteView`` and
+``PostgresView`` turn them into SQL for their backend.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+
+
+@dataclass(frozen=True)
+class Table:
+    """``columns``: name -> SQL type (TEXT, INTEGER, BIGINT, REAL); ``key``: primary key."""
+
+    name: str
+    columns: dict[str, str]
+    key: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        for column in (*self.key, *(c for index in self.indexes for c in index)):
+            if column not in self.columns:
+                raise ValueError(f"{self.name}: unknown column {column}")
+
+
+class Changes:
+    """What one page of events does to the tables, merged per row.
+
+    ``put`` sets columns of a row (a later put to the same row wins per
+    column); ``add`` adds to counters. A table takes one kind or the other.
+    """
+
+    def __init__(self) -> None:
+        self.puts: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+        self.adds: dict[str, dict[tuple[Any, ...], dict[str, float]]] = {}
+
+    def put(self, table: str, key: tuple[Any, ...], **values: Any) -> None:
+        self.puts.setdefault(table, {}).setdefault(key, {}).update(values)
+
+    def add(self, table: str, key: tuple[Any, ...], **amounts: float) -> None:
+        row = self.adds.setdefault(table, {}).setdefault(key, {})
+        for column, amount in amounts.items():
+            row[column] = row.get(column, 0) + amount
+
+    def pending(self, table: str, key: tuple[Any, ...]) -> dict[str, Any]:
+        """Columns put to a row earlier in this page (not yet written)."""
+        return self.puts.get(table, {}).get(key, {})
+
+    def __len__(self) -> int:
+        return sum(len(rows) for rows in (*self.puts.values(), *self.adds.values()))
+
+
+class ReadModelView(TrackingRecorder):
+    """A read model's tables; subclasses add the queries that answer its question."""
+
+    tables: ClassVar[tuple[Table, ...]] = ()
+    mark: ClassVar[str] = "?"  # the backend's parameter placeholder
+
+    def table(self, name: str) -> Table:
+        return next(t for t in self.tables if t.name == name)
+
+    def sql(self, statement: str) -> str:
+        """``{table}`` names a table of this view; ``?`` marks a parameter."""
+        names = {t.name: self.qualified(t.name) for t in self.tables}
+        return statement.format(**names).replace("?", self.mark)
+
+    def qualified(self, name: str) -> str:
+        return f'"rm_{name}"'
+
+    def create_statements(self) -> list[str]:
+        statements = []
+        for t in self.tables:
+            columns = ", ".join(f"{c} {kind}" for c, kind in t.columns.items())
+            statements.append(f"CREATE TABLE IF NOT EXISTS {self.qualified(t.name)} "
+                              f"({columns}, PRIMARY KEY ({', '.join(t.key)}))")
+            for index in t.indexes:
+                name = f"rm_{t.name}_{'_'.join(index)}_idx"
+                statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON {self.qualified(t.name)} ({', '.join(index)})")
+        return statements
+
+    def write_statements(self, changes: Changes) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """One statement per table and column set, with its parameter rows."""
+        statements = []
+        for name, rows in changes.puts.items():
+            statements += self._upserts(self.table(name), rows, "{c} = excluded.{c}")
+        for name, rows in changes.adds.items():
+            statements += self._upserts(self.table(name), rows, "{c} = t.{c} + excluded.{c}")
+        return statements
+
+    def _upserts(self, table: Table, rows: dict[tuple[Any, ...], dict[str, Any]], assign: str):
+        by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for key, values in rows.items():
+            by_columns.setdefault(tuple(values), []).append((*key, *values.values()))
+        target = self.qualified(table.name)
+        for columns, params in by_columns.items():
+            names = (*table.key, *columns)
+            sets = ", ".join(assign.format(c=c) for c in columns) if columns else None
+            conflict = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
+            statement = (f"INSERT INTO {target} AS t ({', '.join(names)}) VALUES "
+                         f"({', '.join([self.mark] * len(names))}) ON CONFLICT ({', '.join(table.key)}) {conflict}")
+            yield statement, params
+
+    @abstractmethod
+    def apply(self, changes: Changes, tracking: Tracking) -> None:
+        """Write the rows and the tracking record in one transaction."""
+
+    @abstractmethod
+    def select(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows answering ``statement`` (see ``sql``)."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Empty the tables and forget the position, to rebuild from zero."""
+
+
+class SQLiteView(SQLiteTrackingRecorder, ReadModelView):
+    def construct_create_table_statements(self) -> list[str]:
+        return super().construct_create_table_statements() + self.create_statements()
+
+    def apply(self, changes: Changes, tracking: Tracking) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            for statement, params in self.write_statements(changes):
+                cursor.executemany(statement, params)
+            self._insert_tracking(cursor, tracking)
+
+    def select(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self.sql(statement), tuple(params))
+            return [dict(row) for row in cursor.fetchall()]
+
+    def reset(self) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            for t in self.tables:
+                cursor.execute(f"DELETE FROM {self.qualified(t.name)}")
+            cursor.execute("DELETE FROM tracking WHERE application_name != ?", (self.table_migration_identifier,))
+
+
+class PostgresView(PostgresTrackingRecorder, ReadModelView):
+    mark = "%s"
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        from psycopg.sql import SQL
+
+        self.sql_create_statements += [SQL(s) for s in self.create_statements()]  # type: ignore[arg-type]
+
+    def qualified(self, name: str) -> str:
+        return f'"{self.datastore.schema}"."rm_{name}"'
+
+    def apply(self, changes: Changes, tracking: Tracking) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            for statement, params in self.write_statements(changes):
+                cursor.executemany(statement, params)
+            self._insert_tracking(cursor, tracking)
+
+    def select(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self.sql(statement), tuple(params))
+            return [dict(row) for row in cursor.fetchall()]
+
+    def reset(self) -> None:
+        from psycopg.sql import SQL, Identifier
+
+        with self.datastore.transaction(commit=True) as cursor:
+            for t in self.tables:
+                cursor.execute(f"DELETE FROM {self.qualified(t.name)}")
+            cursor.execute(
+                SQL("DELETE FROM {0}.{1} WHERE application_name != %s").format(
+                    Identifier(self.datastore.schema), Identifier(self.tracking_table_name)),
+                (self.table_migration_identifier,),
+            )
+
