@@ -42,11 +42,17 @@ class Blast(Aggregate):
     def message_id(self, recipient_id: UUID) -> str:
         return f"{self.id.hex[:12]}-{recipient_id.hex}"
 
-    @event("BatchSent")
     def record_batch(
         self, recipients: list[str], per_district: dict[str, int], cursor: int, by: Provenance
     ) -> None:
         """``recipients``: the hex ids of the recipients messaged in this batch;
         ``per_district``: how many of them in each district."""
+        self._batch_sent(recipients, per_district, self.phase, cursor, by)
+
+    @event("BatchSent")
+    def _batch_sent(
+        self, recipients: list[str], per_district: dict[str, int], phase: int, cursor: int,
+        by: Provenance,
+    ) -> None:
         self.sent += len(recipients)
         self.cursor = cursor

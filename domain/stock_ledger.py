@@ -42,7 +42,8 @@ def describe(doses: int, doses_per_vial: int) -> str:
 
 
 class StockLedger(Aggregate):
-    """On hand per lot never goes below zero; corrections are new entries."""
+    """On hand per lot never goes below zero; corrections are new entries.
+    Every movement names the ledger's facility, so read models need no lookup."""
 
     @staticmethod
     def id_for(facility: str) -> UUID:
@@ -74,13 +75,13 @@ class StockLedger(Aggregate):
     def receive(self, lot: Lot, vials: int, reference: str, by: Provenance) -> None:
         check_positive(vials, f"Vials of lot {lot.lot_number} received")
         self._received(
-            lot.gtin, lot.lot_number, lot.expiry, lot.doses_per_vial, vials,
+            self.facility, lot.gtin, lot.lot_number, lot.expiry, lot.doses_per_vial, vials,
             vials * lot.doses_per_vial, reference, by,
         )
 
     @event("Received")
     def _received(
-        self, gtin: str, lot_number: str, expiry: date, doses_per_vial: int,
+        self, facility: str, gtin: str, lot_number: str, expiry: date, doses_per_vial: int,
         vials: int, doses: int, reference: str, by: Provenance,
     ) -> None:
         key = f"{gtin}/{lot_number}"
@@ -95,11 +96,12 @@ class StockLedger(Aggregate):
         lot.check_usable(by.occurred_at.date())
         doses = vials * lot.doses_per_vial
         self.check_available(lot, doses)
-        self._issued(lot.gtin, lot.lot_number, vials, doses, reference, by)
+        self._issued(self.facility, lot.gtin, lot.lot_number, vials, doses, reference, by)
 
     @event("Issued")
     def _issued(
-        self, gtin: str, lot_number: str, vials: int, doses: int, reference: str, by: Provenance
+        self, facility: str, gtin: str, lot_number: str, vials: int, doses: int, reference: str,
+        by: Provenance,
     ) -> None:
         key = f"{gtin}/{lot_number}"
         self.on_hand[key] = self.doses_of(key) - doses
@@ -108,11 +110,11 @@ class StockLedger(Aggregate):
         check_positive(doses, "Doses given")
         lot.check_usable(by.occurred_at.date())
         self.check_available(lot, doses)
-        self._administered(lot.gtin, lot.lot_number, doses, reference, by)
+        self._administered(self.facility, lot.gtin, lot.lot_number, doses, reference, by)
 
     @event("Administered")
     def _administered(
-        self, gtin: str, lot_number: str, doses: int, reference: str, by: Provenance
+        self, facility: str, gtin: str, lot_number: str, doses: int, reference: str, by: Provenance
     ) -> None:
         key = f"{gtin}/{lot_number}"
         self.on_hand[key] = self.doses_of(key) - doses
@@ -120,11 +122,11 @@ class StockLedger(Aggregate):
     def waste(self, lot: Lot, doses: int, reason: WastageReason, note: str, by: Provenance) -> None:
         check_positive(doses, "Doses wasted")
         self.check_available(lot, doses)
-        self._wasted(lot.gtin, lot.lot_number, doses, reason, note, by)
+        self._wasted(self.facility, lot.gtin, lot.lot_number, doses, reason, note, by)
 
     @event("Wasted")
     def _wasted(
-        self, gtin: str, lot_number: str, doses: int, reason: WastageReason, note: str,
+        self, facility: str, gtin: str, lot_number: str, doses: int, reason: WastageReason, note: str,
         by: Provenance,
     ) -> None:
         key = f"{gtin}/{lot_number}"
@@ -139,12 +141,13 @@ class StockLedger(Aggregate):
             msg = f"Lot {lot.lot_number} has never been on the stock card of {self.facility}."
             raise LotNotOnCard(msg)
         expected = self.doses_of(lot.key)
-        self._counted(lot.gtin, lot.lot_number, counted_doses, expected, counted_doses - expected, by)
-        return counted_doses - expected
+        difference = counted_doses - expected
+        self._counted(self.facility, lot.gtin, lot.lot_number, counted_doses, expected, difference, by)
+        return difference
 
     @event("Counted")
     def _counted(
-        self, gtin: str, lot_number: str, counted: int, expected: int, difference: int,
+        self, facility: str, gtin: str, lot_number: str, counted: int, expected: int, difference: int,
         by: Provenance,
     ) -> None:
         key = f"{gtin}/{lot_number}"

@@ -7,10 +7,20 @@ from pathlib import Path
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
+from projections.aefi import Aefi
+from projections.dose_reconciliation import DoseReconciliation
+from projections.funnel import Funnel
 from projections.non_responders import NonResponders
 from projections.read_model import ReadModel
+from projections.shipment_reconciliation import ShipmentReconciliation
+from projections.shipments import Shipments
+from projections.stock_on_hand import StockOnHand
+from projections.stock_reconciliation import StockReconciliation
 
-READ_MODELS: dict[str, type[ReadModel]] = {cls.name: cls for cls in (NonResponders,)}
+READ_MODELS: dict[str, type[ReadModel]] = {cls.name: cls for cls in (
+    StockOnHand, Shipments, Funnel, NonResponders, Aefi,
+    ShipmentReconciliation, StockReconciliation, DoseReconciliation,
+)}
 
 
 def view_env(env: dict[str, str], name: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.application import Application
@@ -50,16 +51,23 @@ class Follower:
             page = self.app.recorder.select_notifications(
                 position + 1, self.page_size, stop=head, topics=self.read_model.topics
             )
+            event = None
             for notification in page:
                 event = self.app.mapper.to_domain_event(notification)
                 self.read_model.process_event(event, Tracking(self.app.name, notification.id))
             # a short page means nothing else up to the head concerns this read model
             position = page[-1].id if len(page) == self.page_size else head
-            self.read_model.flush(Tracking(self.app.name, position))
+            recorded_at = event.timestamp if event and page[-1].id == position else self.recorded_at(position)
+            self.read_model.flush(Tracking(self.app.name, position), recorded_at)
             processed += len(page)
             if on_page:
                 on_page(position, head)
         return processed
+
+    def recorded_at(self, position: int) -> datetime | None:
+        """When the event at ``position`` was recorded."""
+        found = self.app.recorder.select_notifications(position, 1)
+        return self.app.mapper.to_domain_event(found[0]).timestamp if found else None
 
     def rebuild(self, on_page: Callable[[int, int], None] | None = None) -> int:
         """Forget everything and process the whole log again."""

@@ -8,7 +8,7 @@ data here: entries are keyed by the recipient's keyed-hash id.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -16,12 +16,8 @@ from eventsourcing.dispatch import singledispatchmethod
 
 from domain.blast import Blast
 from domain.recipient import Recipient
-from projections.read_model import ReadModel
+from projections.read_model import ReadModel, utc
 from projections.rows import PostgresView, ReadModelView, SQLiteView, Table
-
-
-def utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
 
 
 class NonRespondersView(ReadModelView):

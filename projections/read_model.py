@@ -8,6 +8,7 @@ of thousands of events a second). Under the library's own ``ProjectionRunner``
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from eventsourcing.dispatch import singledispatchmethod
@@ -16,6 +17,23 @@ from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
 from projections.rows import Changes, ReadModelView
+
+
+def utc(moment: datetime) -> str:
+    """A time as UTC ISO text: sorts and compares the same on every backend."""
+    return moment.astimezone(UTC).isoformat()
+
+
+WIB = timezone(timedelta(hours=7), "WIB")
+
+
+def day_of(moment: datetime) -> str:
+    """The calendar day in Western Indonesia Time, the ministry's clock."""
+    return moment.astimezone(WIB).date().isoformat()
+
+
+def hour_of(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:00:00+00:00")
 
 
 class ReadModel(Projection[ReadModelView]):
@@ -37,13 +55,15 @@ class ReadModel(Projection[ReadModelView]):
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.apply_event(domain_event)
         if not self.batching:
-            self.flush(tracking)
+            self.flush(tracking, domain_event.timestamp)
 
     @singledispatchmethod
     def apply_event(self, domain_event: Any) -> None:
         """Handlers, one per event class, record row changes in ``self.changes``."""
 
-    def flush(self, tracking: Tracking) -> None:
+    def flush(self, tracking: Tracking, recorded_at: datetime | None = None) -> None:
         """Write what the events so far changed, and ``tracking``, in one transaction."""
+        self.changes.put("position", (self.name,), notification_id=tracking.notification_id,
+                         recorded_at=recorded_at.isoformat() if recorded_at else None)
         self.view.apply(self.changes, tracking)
         self.changes = Changes()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
@@ -37,13 +38,20 @@ class Table:
 class Changes:
     """What one page of events does to the tables, merged per row.
 
-    ``put`` sets columns of a row (a later put to the same row wins per
-    column); ``add`` adds to counters. A table takes one kind or the other.
+    ``insert`` sets columns only if the row is new (first seen wins); ``put``
+    sets columns (a later put to the same row wins per column); ``add`` adds
+    to counters. They are written in that order.
     """
 
     def __init__(self) -> None:
+        self.inserts: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
         self.puts: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
         self.adds: dict[str, dict[tuple[Any, ...], dict[str, float]]] = {}
+
+    def insert(self, table: str, key: tuple[Any, ...], **values: Any) -> None:
+        row = self.inserts.setdefault(table, {}).setdefault(key, {})
+        for column, value in values.items():
+            row.setdefault(column, value)
 
     def put(self, table: str, key: tuple[Any, ...], **values: Any) -> None:
         self.puts.setdefault(table, {}).setdefault(key, {}).update(values)
@@ -58,40 +66,60 @@ class Changes:
         return self.puts.get(table, {}).get(key, {})
 
     def __len__(self) -> int:
-        return sum(len(rows) for rows in (*self.puts.values(), *self.adds.values()))
+        return sum(len(rows) for kind in (self.inserts, self.puts, self.adds) for rows in kind.values())
+
+
+COUNTER = "BIGINT NOT NULL DEFAULT 0"  # a column only ever added to
+
+POSITION = Table("position", {"view": "TEXT", "notification_id": "BIGINT", "recorded_at": "TEXT"},
+                 key=("view",))
 
 
 class ReadModelView(TrackingRecorder):
-    """A read model's tables; subclasses add the queries that answer its question."""
+    """A read model's tables; subclasses add the queries that answer its question.
+
+    Every view also keeps its ``position``: the last log position it reflects
+    and when that event was recorded, so each figure can be traced to events."""
 
     tables: ClassVar[tuple[Table, ...]] = ()
     mark: ClassVar[str] = "?"  # the backend's parameter placeholder
 
+    @property
+    def all_tables(self) -> tuple[Table, ...]:
+        return (POSITION, *self.tables)
+
     def table(self, name: str) -> Table:
-        return next(t for t in self.tables if t.name == name)
+        return next(t for t in self.all_tables if t.name == name)
 
     def sql(self, statement: str) -> str:
         """``{table}`` names a table of this view; ``?`` marks a parameter."""
-        names = {t.name: self.qualified(t.name) for t in self.tables}
+        names = {t.name: self.qualified(t.name) for t in self.all_tables}
         return statement.format(**names).replace("?", self.mark)
+
+    def position(self) -> dict[str, Any]:
+        """The log position this view reflects: notification id and its recorded time."""
+        rows = self.select("SELECT notification_id, recorded_at FROM {position}")
+        return rows[0] if rows else {"notification_id": 0, "recorded_at": None}
 
     def qualified(self, name: str) -> str:
         return f'"rm_{name}"'
 
     def create_statements(self) -> list[str]:
         statements = []
-        for t in self.tables:
+        for t in self.all_tables:
             columns = ", ".join(f"{c} {kind}" for c, kind in t.columns.items())
             statements.append(f"CREATE TABLE IF NOT EXISTS {self.qualified(t.name)} "
                               f"({columns}, PRIMARY KEY ({', '.join(t.key)}))")
             for index in t.indexes:
-                name = f"rm_{t.name}_{'_'.join(index)}_idx"
+                name = self.qualified(f"{t.name}_{'_'.join(index)}_idx").split(".")[-1]
                 statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON {self.qualified(t.name)} ({', '.join(index)})")
         return statements
 
     def write_statements(self, changes: Changes) -> list[tuple[str, list[tuple[Any, ...]]]]:
         """One statement per table and column set, with its parameter rows."""
         statements = []
+        for name, rows in changes.inserts.items():
+            statements += self._upserts(self.table(name), rows, "")
         for name, rows in changes.puts.items():
             statements += self._upserts(self.table(name), rows, "{c} = excluded.{c}")
         for name, rows in changes.adds.items():
@@ -105,7 +133,7 @@ class ReadModelView(TrackingRecorder):
         target = self.qualified(table.name)
         for columns, params in by_columns.items():
             names = (*table.key, *columns)
-            sets = ", ".join(assign.format(c=c) for c in columns) if columns else None
+            sets = ", ".join(assign.format(c=c) for c in columns) if columns and assign else None
             conflict = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
             statement = (f"INSERT INTO {target} AS t ({', '.join(names)}) VALUES "
                          f"({', '.join([self.mark] * len(names))}) ON CONFLICT ({', '.join(table.key)}) {conflict}")
@@ -141,7 +169,7 @@ class SQLiteView(SQLiteTrackingRecorder, ReadModelView):
 
     def reset(self) -> None:
         with self.datastore.transaction(commit=True) as cursor:
-            for t in self.tables:
+            for t in self.all_tables:
                 cursor.execute(f"DELETE FROM {self.qualified(t.name)}")
             cursor.execute("DELETE FROM tracking WHERE application_name != ?", (self.table_migration_identifier,))
 
@@ -156,7 +184,9 @@ class PostgresView(PostgresTrackingRecorder, ReadModelView):
         self.sql_create_statements += [SQL(s) for s in self.create_statements()]  # type: ignore[arg-type]
 
     def qualified(self, name: str) -> str:
-        return f'"{self.datastore.schema}"."rm_{name}"'
+        """Read models share a schema here: their tables carry the read model's name."""
+        prefix = self.tracking_table_name.removesuffix("_tracking")
+        return f'"{self.datastore.schema}"."{prefix}_{name}"'
 
     def apply(self, changes: Changes, tracking: Tracking) -> None:
         with self.datastore.transaction(commit=True) as cursor:
@@ -167,13 +197,13 @@ class PostgresView(PostgresTrackingRecorder, ReadModelView):
     def select(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(self.sql(statement), tuple(params))
-            return [dict(row) for row in cursor.fetchall()]
+            return [{k: _plain(v) for k, v in row.items()} for row in cursor.fetchall()]
 
     def reset(self) -> None:
         from psycopg.sql import SQL, Identifier
 
         with self.datastore.transaction(commit=True) as cursor:
-            for t in self.tables:
+            for t in self.all_tables:
                 cursor.execute(f"DELETE FROM {self.qualified(t.name)}")
             cursor.execute(
                 SQL("DELETE FROM {0}.{1} WHERE application_name != %s").format(
@@ -181,3 +211,10 @@ class PostgresView(PostgresTrackingRecorder, ReadModelView):
                 (self.table_migration_identifier,),
             )
 
+
+
+def _plain(value: Any) -> Any:
+    """PostgreSQL sums integers as NUMERIC; give whole numbers back as ``int`` as SQLite does."""
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return value

@@ -1,0 +1,105 @@
+"""Stock reconciled per facility and lot for a period:
+
+opening + received − issued − administered − wasted ± adjustments = closing,
+
+beside the last physical count in the period and the discrepancy rate
+(sum of |counted − expected| ÷ sum of expected, over the period's counts).
+Days are calendar days in WIB.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.dispatch import singledispatchmethod
+
+from domain.stock_ledger import StockLedger
+from projections.read_model import ReadModel, day_of, utc
+from projections.rows import COUNTER, PostgresView, ReadModelView, SQLiteView, Table
+
+FLOWS = ("received", "issued", "administered", "wasted", "adjustments")
+NET = "received - issued - administered - wasted + adjustments"
+
+
+class StockReconciliationView(ReadModelView):
+    tables = (
+        Table("movements", {"facility": "TEXT", "lot_key": "TEXT", "day": "TEXT",
+                            **{flow: COUNTER for flow in FLOWS}}, key=("facility", "lot_key", "day")),
+        Table("counts", {"facility": "TEXT", "lot_key": "TEXT", "at": "TEXT", "day": "TEXT",
+                         "expected": "BIGINT", "counted": "BIGINT", "difference": "BIGINT"},
+              key=("facility", "lot_key", "at")),
+    )
+
+    def report(self, first_day: str = "0000-01-01", last_day: str = "9999-12-31",
+               facility: str | None = None) -> list[dict[str, Any]]:
+        """One row per facility and lot, for the days ``first_day``..``last_day`` (ISO dates)."""
+        only = "AND facility = ?" if facility else ""
+        extra = (facility,) if facility else ()
+        sums = ", ".join(f"sum(CASE WHEN day >= ? THEN {flow} ELSE 0 END) AS {flow}" for flow in FLOWS)
+        rows = self.select(
+            f"SELECT facility, lot_key, sum(CASE WHEN day < ? THEN {NET} ELSE 0 END) AS opening, {sums} "
+            f"FROM {{movements}} WHERE day <= ? {only} GROUP BY facility, lot_key ORDER BY facility, lot_key",
+            (first_day, *[first_day] * len(FLOWS), last_day, *extra),
+        )
+        counts = self.select(
+            f"SELECT * FROM {{counts}} WHERE day >= ? AND day <= ? {only} ORDER BY at",
+            (first_day, last_day, *extra),
+        )
+        for row in rows:
+            row["closing"] = (row["opening"] + row["received"] - row["issued"] - row["administered"]
+                              - row["wasted"] + row["adjustments"])
+            mine = [c for c in counts if (c["facility"], c["lot_key"]) == (row["facility"], row["lot_key"])]
+            last = mine[-1] if mine else None
+            row["last_count_at"] = last["at"] if last else None
+            row["last_count_expected"] = last["expected"] if last else None
+            row["last_count_counted"] = last["counted"] if last else None
+            expected = sum(c["expected"] for c in mine)
+            row["discrepancy_rate"] = (round(sum(abs(c["difference"]) for c in mine) / expected, 4)
+                                       if expected else None)
+        return rows
+
+
+class SQLiteStockReconciliationView(SQLiteView, StockReconciliationView):
+    pass
+
+
+class PostgresStockReconciliationView(PostgresView, StockReconciliationView):
+    pass
+
+
+class StockReconciliation(ReadModel):
+    name = "stock_reconciliation"
+    views = {"sqlite": SQLiteStockReconciliationView, "postgres": PostgresStockReconciliationView}
+    handles = (StockLedger.Received, StockLedger.Issued, StockLedger.Administered,
+               StockLedger.Wasted, StockLedger.Counted)
+
+    @singledispatchmethod
+    def apply_event(self, domain_event: Any) -> None:
+        """Events not handled here change nothing."""
+
+    def flow(self, event: Any, **amounts: int) -> None:
+        key = (event.facility, f"{event.gtin}/{event.lot_number}", day_of(event.by.occurred_at))
+        self.changes.add("movements", key, **amounts)
+
+    @apply_event.register
+    def received(self, event: StockLedger.Received) -> None:
+        self.flow(event, received=event.doses)
+
+    @apply_event.register
+    def issued(self, event: StockLedger.Issued) -> None:
+        self.flow(event, issued=event.doses)
+
+    @apply_event.register
+    def administered(self, event: StockLedger.Administered) -> None:
+        self.flow(event, administered=event.doses)
+
+    @apply_event.register
+    def wasted(self, event: StockLedger.Wasted) -> None:
+        self.flow(event, wasted=event.doses)
+
+    @apply_event.register
+    def counted(self, event: StockLedger.Counted) -> None:
+        self.flow(event, adjustments=event.difference)
+        key = (event.facility, f"{event.gtin}/{event.lot_number}", utc(event.by.occurred_at))
+        self.changes.put("counts", key, day=day_of(event.by.occurred_at), expected=event.expected,
+                         counted=event.counted, difference=event.difference)
