@@ -8,7 +8,16 @@ from contextlib import asynccontextmanager, nullcontext
 from fastapi import FastAPI
 
 from interfaces.api.errors import register_error_handlers
-from interfaces.api.routers import districts, registrations, scans, shipments, stock, vaccinations
+from interfaces.api.routers import (
+    dashboard,
+    districts,
+    registrations,
+    reports,
+    scans,
+    shipments,
+    stock,
+    vaccinations,
+)
 from interfaces.bootstrap import BackgroundFollowers, open_campaign, open_read_models, open_sms_gateway
 from interfaces.settings import Settings
 
@@ -30,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     api = FastAPI(title="Rantai", summary="Vaccine track and trace", lifespan=lifespan)
     register_error_handlers(api)
-    for module in (shipments, stock, scans, registrations, vaccinations, districts):
+    for module in (shipments, stock, scans, registrations, vaccinations, districts, reports, dashboard):
         api.include_router(module.router)
 
     @api.get("/health", tags=["health"])

@@ -13,6 +13,8 @@ from application.errors import ApplicationError
 from application.campaign import Campaign
 from domain.errors import RuleBroken
 from interfaces.bootstrap import create_schema, open_campaign
+from interfaces.cli import projections as projections_cli
+from interfaces.cli import reports as reports_cli
 from interfaces.cli import targets as targets_cli
 from interfaces.settings import SECRETS_FILE, Settings, ensure_secrets
 
@@ -23,6 +25,8 @@ app.add_typer(db, name="db")
 app.add_typer(shipment, name="shipment")
 app.add_typer(targets_cli.targets, name="targets")
 app.add_typer(targets_cli.blast, name="blast")
+app.add_typer(projections_cli.projections, name="projections")
+app.add_typer(reports_cli.reports, name="report")
 console = Console()
 
 
