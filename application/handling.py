@@ -9,13 +9,15 @@ received", "only 3 vials on hand") rather than a lost update.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from application.errors import ConcurrentUpdate, NotFound
 from domain.idempotency import HandledCommand
@@ -38,6 +40,9 @@ Decision = tuple[dict[str, str], list[Any]]
 
 
 class CommandHandling(Application[UUID]):
+    _batch: dict[UUID, Any] | None = None
+    _batch_size = 0
+
     def handle(
         self,
         command: str,
@@ -45,6 +50,8 @@ class CommandHandling(Application[UUID]):
         decide: Callable[[], Decision],
         key: str | None = None,
     ) -> Outcome:
+        if self._batch is not None:
+            return self._handle_in_batch(command, by, decide, key)
         for _ in range(ATTEMPTS):
             if key is not None:
                 handled = self.find(HandledCommand, HandledCommand.id_for(key))
@@ -64,6 +71,78 @@ class CommandHandling(Application[UUID]):
         msg = "Someone else changed the same records at the same moment, several times over; try again."
         raise ConcurrentUpdate(msg)
 
+    @contextmanager
+    def batch(self, size: int = 1000) -> Iterator[None]:
+        """Bulk work by one writer (replaying a scenario, a migration): commands
+        run exactly as usual, but what they change is saved ``size`` aggregates
+        at a time, in one transaction each, instead of one transaction per command."""
+        self._batch, self._batch_size = {}, size
+        try:
+            yield
+            self._save_batch()
+        finally:
+            self._batch = None
+
+    def _handle_in_batch(
+        self, command: str, by: Provenance, decide: Callable[[], Decision], key: str | None
+    ) -> Outcome:
+        assert self._batch is not None  # noqa: S101 - only called in batch mode
+        if key is not None:
+            handled = self.find(HandledCommand, HandledCommand.id_for(key))
+            if handled is not None:
+                handled.check_same_command(command)
+                return Outcome(handled.result, None, repeated=True)
+        result, aggregates = decide()  # works on copies: a refused command leaves the batch as it was
+        if key is not None:
+            aggregates.append(HandledCommand(key, command, result, by))
+        for aggregate in aggregates:
+            self._batch[aggregate.id] = aggregate
+        if len(self._batch) >= self._batch_size:
+            self._save_batch()
+        return Outcome(result)
+
+    def _save_batch(self) -> None:
+        if self._batch:
+            pending = list(self._batch.values())
+            self.save(*pending)
+            self.remember(pending)
+            self._batch.clear()
+
+    def warm(self, ids: list[UUID]) -> None:
+        """Load many aggregates with one query into the aggregate cache (bulk work)."""
+        cache = self.repository.cache
+        if cache is None or not ids:
+            return
+        by_id: dict[UUID, Any] = {}
+        for stored in self._select_events(ids):
+            event = self.mapper.to_domain_event(stored)
+            by_id[event.originator_id] = event.mutate(by_id.get(event.originator_id))
+        for aggregate_id, aggregate in by_id.items():
+            cache.put(aggregate_id, aggregate)
+
+    def _select_events(self, ids: list[UUID]) -> list[StoredEvent]:
+        recorder: Any = self.recorder
+        columns = "originator_id, originator_version, topic, state"
+        with recorder.datastore.transaction(commit=False) as cursor:
+            if type(recorder).__module__ == "eventsourcing.postgres":
+                from psycopg.sql import SQL, Identifier
+
+                cursor.execute(SQL(
+                    "SELECT " + columns + " FROM {}.{} WHERE originator_id = ANY(%s) "
+                    "ORDER BY originator_id, originator_version"
+                ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name)), (ids,))
+                rows = [(r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"]))
+                        for r in cursor.fetchall()]
+            else:
+                marks = ",".join("?" * len(ids))
+                cursor.execute(
+                    f"SELECT {columns} FROM {recorder.events_table_name} "  # noqa: S608
+                    f"WHERE originator_id IN ({marks}) ORDER BY originator_id, originator_version",
+                    [i.hex for i in ids],
+                )
+                rows = [(UUID(r[0]), r[1], r[2], r[3]) for r in cursor.fetchall()]
+        return [StoredEvent(*row) for row in rows]
+
     def remember(self, aggregates: list[Any]) -> None:
         """Keep what was just written in the aggregate cache: the next command on
         it then reads only newer events (the library caches on load, not on save)."""
@@ -73,6 +152,9 @@ class CommandHandling(Application[UUID]):
                 cache.put(aggregate.id, aggregate)
 
     def find(self, cls: type, aggregate_id: UUID) -> Any:
+        if self._batch and aggregate_id in self._batch:
+            aggregate = deepcopy(self._batch[aggregate_id])
+            return aggregate if isinstance(aggregate, cls) else None
         try:
             aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
