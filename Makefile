@@ -33,6 +33,7 @@ test: $(STAMP) zbar
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.dispatch_receive
+	$(BIN)/python -m bench.import_blast
 
 clean:
 	rm -rf $(VENV) var

@@ -12,21 +12,13 @@ already held in memory. Target: the application reaches half the raw rate.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import re
 import secrets
 import statistics
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from importlib.metadata import version
-from pathlib import Path
 
-import psycopg
-from eventsourcing.cryptography import AESCipher
 from rich.console import Console
 from rich.table import Table
 from stdnum import ean
@@ -34,57 +26,22 @@ from stdnum import ean
 from application.identifiers import new_sscc
 from application.logistics import NATIONAL_WAREHOUSE as ORIGIN
 from application.logistics import Logistics
+from bench.store import CONFIG, DEFAULT_URL, backend, fresh_store, machine, redacted, write_result
 from domain.facility import FacilityKind
 from domain.lot import Lot
 from domain.provenance import Provenance
 from domain.shipment import ReceiptLine, Shipment, ShipmentLine
-from interfaces.settings import Settings, event_store_env
 
-RESULTS = Path(__file__).parent / "results"
 TARGET = 0.5
 DESTINATION = "32"
 GTIN = "0699280600001" + ean.calc_check_digit("0699280600001")
 VIALS = 10
 CELSIUS = Decimal("5.0")
 NOW = datetime.now(UTC)
-# Settings that move the figures, recorded with them (os.environ overrides any).
-CONFIG = ("CIPHER_TOPIC", "AGGREGATE_CACHE_MAXSIZE", "AGGREGATE_CACHE_FASTFORWARD", "COMPRESSOR_TOPIC")
 
 
 def by(facility: str) -> Provenance:
     return Provenance("bench", facility, "bench-1", NOW)
-
-
-def settings(url: str, **fields: str) -> Settings:
-    """The configured settings for ``url``; fresh secrets if none are configured."""
-    found = Settings(database_url=url, **fields)
-    if found.cipher_key and found.nik_secret:
-        return found
-    fresh = {"cipher_key": AESCipher.create_key(32), "nik_secret": secrets.token_urlsafe(32)}
-    return found.model_copy(update=fresh)
-
-
-def backend(url: str) -> str:
-    return "sqlite" if url.startswith("sqlite") else "postgres"
-
-
-@contextmanager
-def fresh_store(url: str) -> Iterator[dict[str, str]]:
-    """The eventsourcing env of the store: on PostgreSQL a new schema, dropped afterwards."""
-    if backend(url) == "sqlite":
-        env = event_store_env(settings(url), create_tables=True)
-        if Path(env["SQLITE_DBNAME"]).exists():
-            raise SystemExit(f"{env['SQLITE_DBNAME']} exists: name a new SQLite file for each run.")
-        yield env
-        return
-    schema, conninfo = f"bench_{secrets.token_hex(4)}", url.replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield event_store_env(settings(url, postgres_schema=schema), create_tables=True)
-    finally:
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def set_up(app: Logistics, vials: int) -> Lot:
@@ -170,8 +127,7 @@ def report(args: argparse.Namespace, config: dict[str, object], runs: dict[str, 
     name = backend(args.database_url)
     return {
         "benchmark": "dispatch_receive", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "backend": name, "database": re.sub(r":[^:@/]*@", ":***@", args.database_url),
-        "machine": {"nproc": len(os.sched_getaffinity(0)), "eventsourcing": version("eventsourcing")},
+        "backend": name, "database": redacted(args.database_url), "machine": machine(),
         "config": config, "shipments": args.shipments, "repeat": args.repeat, **parts,
         "ratio": ratio, "target": TARGET, "verdict": verdict,
         "summary": f"{name}: dispatch+receive {app_rate:.0f} commands/s, raw save {raw_rate:.0f} "
@@ -194,16 +150,13 @@ def show(result: dict[str, object]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--shipments", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     result = report(args, *measure(args.database_url, args.shipments, args.repeat))
     show(result)
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"dispatch_receive-{result['backend']}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {path}")
+    print(f"written to {write_result(result)}")
 
 
 if __name__ == "__main__":

@@ -52,10 +52,19 @@ def db_init() -> None:
 
 
 @app.command()
-def demo() -> None:
-    """Load a small, realistic January 2021 cold chain and print a summary."""
+def demo(
+    scenario: str = typer.Option("small", help="small: a cold chain of 21 shipments; jan2021: the rollout"),
+    scale: float = typer.Option(0.01, help="jan2021 only: 1.0 is 500,000 health workers in 91 districts"),
+) -> None:
+    """Load a demo: a small January 2021 cold chain, or the whole rollout of 3–15 January."""
     from interfaces.cli.demo import is_loaded, run_demo
 
+    if scenario == "jan2021":
+        replay_rollout(scale)
+        return
+    if scenario != "small":
+        console.print(f"[red]Unknown scenario {scenario!r}: choose small or jan2021.[/red]")
+        raise typer.Exit(2)
     with campaign() as application:
         if is_loaded(application):
             console.print("Demo data is already loaded; nothing written.")
@@ -74,6 +83,32 @@ def demo() -> None:
         for note in run.notes:
             console.print(f"• {note}")
         console.print(f"{application.recorder.max_notification_id()} events in the log.")
+
+
+def replay_rollout(scale: float) -> None:
+    import time
+
+    from interfaces.bootstrap import open_sms_gateway
+    from interfaces.cli.jan2021 import Rollout
+    from interfaces.cli.targets import progress_bar
+
+    gateway = open_sms_gateway(Settings())
+    started = time.perf_counter()
+    with campaign() as application, progress_bar() as bar:
+        if application.recorder.max_notification_id():
+            console.print("[red]The jan2021 scenario needs an empty event store (this one has events).[/red]")
+            raise typer.Exit(2)
+        tasks: dict[str, object] = {}
+
+        def progress(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total, note="")
+            bar.update(tasks[step], completed=done, total=total)
+
+        Rollout(application, gateway, scale=scale, progress=progress).run()
+        events = application.recorder.max_notification_id()
+    gateway.close()
+    console.print(f"jan2021 at scale {scale}: {events:,} events in {time.perf_counter() - started:.0f} s.")
 
 
 @shipment.command("show")
