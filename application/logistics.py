@@ -23,6 +23,7 @@ from application.errors import (
 from application.handling import CommandHandling, Outcome
 from application.identifiers import new_sscc, parse_gtin, parse_sscc
 from application.transcodings import register_domain_transcodings
+from domain.blast import Blast
 from domain.facility import Facility, FacilityKind
 from domain.lot import Lot, LotError
 from domain.provenance import Provenance
@@ -35,7 +36,8 @@ DEFAULT_COMPANY_PREFIX = "8992806"
 
 class Logistics(CommandHandling):
     name = "campaign"
-    snapshotting_intervals: ClassVar[dict[type, int]] = {StockLedger: 50}
+    # A busy store's ledger and a large blast (one event per 1,000 messages) load from snapshots.
+    snapshotting_intervals: ClassVar[dict[type, int]] = {StockLedger: 50, Blast: 20}
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

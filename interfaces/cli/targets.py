@@ -155,8 +155,9 @@ def start_blast(
         with campaign() as app, progress_bar() as bar:
             run = app.start_blast(phase, codes, message, wib, by, resend=resend)
             task = bar.add_task(f"Blast run {run.run}", total=None, note="")
+            sent = run.sent
             for sent in app.send_blast(run.id, gateway, by):
                 bar.update(task, completed=sent, note=f"{sent} sent")
-            console.print(f"Blast {run.id} (run {run.run}): {app.repository.get(run.id).sent} messages sent.")
+            console.print(f"Blast {run.id} (run {run.run}): {sent} messages sent.")
     finally:
         gateway.close()
