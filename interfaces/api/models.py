@@ -93,6 +93,12 @@ class StockLine(BaseModel):
     vials: int
 
 
+class StockPick(BaseModel):
+    gtin: str
+    lot_number: str
+    vials: int
+
+
 class StockPublic(BaseModel):
     facility: str
     name: str

@@ -77,3 +77,13 @@ def test_retried_request_with_idempotency_key_is_answered_once(client: TestClien
     assert first.status_code == again.status_code == 200
     assert again.json()["repeated"] is True
     assert chain.on_hand("32") == 5
+
+
+def test_pick_list_suggests_earliest_expiry_first(client: TestClient, chain: ColdChain) -> None:
+    from datetime import date
+
+    chain.release(lot="SOON", vials=3, expiry=date(2021, 6, 30))
+    picks = client.get(f"/facilities/{NATIONAL_WAREHOUSE}/pick-list",
+                       params={"gtin": CORONAVAC, "vials": 5, "on": "2021-01-04"}).json()
+    assert picks == [{"gtin": CORONAVAC, "lot_number": "SOON", "vials": 3},
+                     {"gtin": CORONAVAC, "lot_number": "CV001", "vials": 2}]

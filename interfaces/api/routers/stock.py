@@ -13,6 +13,7 @@ from interfaces.api.models import (
     LotPublic,
     LotRelease,
     StockLine,
+    StockPick,
     StockPublic,
     WastageCreate,
 )
@@ -52,6 +53,14 @@ def show_stock(code: str, campaign: CampaignDep) -> StockPublic:
             vials=doses // int(info["doses_per_vial"]),
         ))
     return StockPublic(facility=code, name=facility.name, lines=lines)
+
+
+@router.get("/facilities/{code}/pick-list")
+def pick_list(code: str, gtin: str, vials: int, campaign: CampaignDep, on: date | None = None) -> list[StockPick]:
+    """Which lots to pack for ``vials`` of a product: earliest expiry first,
+    skipping expired, quarantined and recalled lots."""
+    picks = campaign.suggest_lots(code, gtin, vials, on or date.today())
+    return [StockPick(lot_number=key.split("/", 1)[1], gtin=key.split("/", 1)[0], vials=n) for key, n in picks]
 
 
 @router.post("/facilities/{code}/wastage")
