@@ -4,8 +4,10 @@ districts and a puskesmas, plus a second province with a district."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -15,6 +17,7 @@ from application.logistics import NATIONAL_WAREHOUSE, Logistics
 from domain.facility import FacilityKind
 from domain.provenance import Provenance
 from domain.shipment import ReceiptLine, ShipmentLine
+from projections.follower import Follower
 
 
 def gtin(body: str) -> str:
@@ -104,3 +107,19 @@ def target_row(serial: int, **overrides: str) -> dict[str, str]:
         "category": "nakes", "district": "32.73", "workplace": "P327301",
     }
     return row | overrides
+
+
+def reflect_the_whole_log(client: Any, chain: ColdChain) -> int:
+    """Bring the app's read models to the log's head: on SQLite its own followers
+    do it (waited for here), on PostgreSQL (no followers in the API) this test does."""
+    head = chain.app.recorder.max_notification_id()
+    embedded = client.app.state.campaign.env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
+    for model in client.app.state.read_models.values():
+        follower, deadline = Follower(chain.app, model), time.monotonic() + 20
+        while follower.position < head:
+            if not embedded:
+                follower.catch_up()
+            elif time.monotonic() > deadline:
+                pytest.fail(f"read model {model.name} stayed at {follower.position}, log at {head}")
+            time.sleep(0.05)
+    return head

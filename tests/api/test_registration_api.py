@@ -12,7 +12,7 @@ from application.logistics import NATIONAL_WAREHOUSE
 from application.sms import SmsMessage
 from interfaces.api.main import create_app
 from tests.application.test_recipients import import_rows
-from tests.scenario import CORONAVAC, ColdChain, last_position, nik, target_row
+from tests.scenario import CORONAVAC, ColdChain, last_position, nik, reflect_the_whole_log, target_row
 
 PUSKESMAS = "P327301"
 TODAY = datetime.now(UTC).date()
@@ -126,8 +126,6 @@ def test_delivery_reports_are_recorded_on_the_recipient(client: TestClient, chai
 
 
 def test_worklist_shows_masked_non_responders_and_takes_visit_reports(client: TestClient, chain: ColdChain) -> None:
-    from projections.follower import Follower
-
     by = chain.by("KEMENKES")
     blast = chain.app.start_blast(1, ["32.73"], "Daftar ulang", datetime(2021, 1, 13, 17, tzinfo=UTC), by)
     list(chain.app.send_blast(blast.id, client.app.state.sms, by))
@@ -137,7 +135,7 @@ def test_worklist_shows_masked_non_responders_and_takes_visit_reports(client: Te
                        json={"unit": "babinsa", "officer": "Serka Budi"}).status_code == 200
     assert client.post(f"/recipients/{first}/visit-report", headers=officer,
                        json={"outcome": "no_phone"}).status_code == 200
-    Follower(chain.app, client.app.state.read_models["non_responders"]).catch_up()
+    reflect_the_whole_log(client, chain)
     listed = client.get("/districts/32.73/worklist", params={"as_of": "2021-01-14T00:00:00+07:00"}).json()
     assert len(listed["entries"]) == 3
     assert all("*" in e["name"] and "Siti Aminah" not in e["name"] for e in listed["entries"])

@@ -1,7 +1,106 @@
-"""The monitoring dashboard (HTML) and its JSON feeds."""
+"""The monitoring dashboard (HTML) and its JSON feed: the national funnel,
+registrations per hour (WIB), districts, stock bands, shipments in transit and
+AEFI, each panel with the log position it reflects. No personal data: every
+figure comes from the read models, which hold none."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from domain.recipient import Severity
+from interfaces.api.dashboard_page import DASHBOARD_HTML
+from interfaces.api.deps import CampaignDep, ReadModelsDep
+from interfaces.reports import consistent_read, district_names, wib
+from projections.shipments import OVERDUE_AFTER_DAYS
 
 router = APIRouter(tags=["dashboard"])
+
+MAX_HOURS = 14 * 24  # the chart shows at most the last two weeks of registration
+BANDS = (("< 7", "Under 7 days"), ("7–10", "7 to 10 days"), ("10–14", "10 to 14 days"), ("> 14", "Over 14 days"),
+         ("no use yet", "No use yet"))
+DISTRICT_COLUMNS = ("district", "phase", "targeted", "sms_sent", "delivered", "failed", "registered_web",
+                    "registered_ussd", "registered_field", "registered", "screened", "dose1", "dose2",
+                    "drop_out_rate", "coverage")
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def dashboard_page() -> HTMLResponse:
+    return HTMLResponse(DASHBOARD_HTML)
+
+
+@router.get("/dashboard/data")
+def dashboard_data(read_models: ReadModelsDep, campaign: CampaignDep) -> dict[str, Any]:
+    """Every panel of the dashboard, each with ``position`` (notification id, recorded time)."""
+    now = datetime.now(UTC)
+    funnel = read_models["funnel"].view
+    (totals, hours, districts), position = consistent_read(
+        funnel, lambda: (funnel.totals(), funnel.by_hour(), funnel.by_district()))
+    names = district_names()
+    return {
+        "generated_at": now.isoformat(),
+        "log_head": campaign.recorder.max_notification_id() or 0,
+        "funnel": {"totals": totals, "position": position},
+        "registrations_per_hour": {"hours": registrations_per_hour(hours), "position": position},
+        "districts": {"position": position, "rows": [
+            {k: row[k] for k in DISTRICT_COLUMNS} | {"name": names.get(row["district"], "")} for row in districts]},
+        "stock": stock_panel(read_models["stock_on_hand"].view),
+        "shipments": shipments_panel(read_models["shipments"].view, now),
+        "aefi": aefi_panel(read_models["aefi"].view),
+    }
+
+
+def registrations_per_hour(hours: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every hour from the first registration to the last (empty hours too), labelled in WIB."""
+    counted = {datetime.fromisoformat(h["hour"]): h for h in hours if h["registered"]}
+    if not counted:
+        return []
+    first, last = min(counted), max(counted)
+    series, cumulative, hour = [], 0, first
+    while hour <= last:
+        row = counted.get(hour, {})
+        channels = {c: row.get(f"registered_{c}", 0) for c in ("web", "ussd", "field")}
+        cumulative += sum(channels.values())
+        series.append({"hour": hour.isoformat(), "wib": f"{wib(hour):%d %b %H:%M}", **channels,
+                       "registered": sum(channels.values()), "cumulative": cumulative})
+        hour += timedelta(hours=1)
+    return series[-MAX_HOURS:]
+
+
+def stock_panel(view: Any) -> dict[str, Any]:
+    """Facility/lot rows per days-of-stock band (stock-outs counted apart), as of the latest movement."""
+    (rows, latest), position = consistent_read(view, lambda: (view.levels(), view.latest()))
+    stocked = [row for row in rows if row["on_hand"] > 0]
+    out = [row for row in rows if row["on_hand"] <= 0]
+    return {
+        "position": position, "as_of": latest.isoformat() if latest else None, "rows": len(rows),
+        "bands": [{"band": band, "label": label, "rows": sum(r["band"] == band for r in stocked)}
+                  for band, label in BANDS],
+        "stock_outs": len(out), "below_minimum": sum(r["status"] == "below minimum" for r in rows),
+        "stock_out_rows": [{"facility": r["facility"], "lot_number": r["lot_number"]} for r in out[:10]],
+    }
+
+
+def shipments_panel(view: Any, now: datetime) -> dict[str, Any]:
+    """Shipments dispatched and not yet received; overdue after ``OVERDUE_AFTER_DAYS`` days."""
+    rows, position = consistent_read(view, lambda: view.in_transit(now))
+    rows.sort(key=lambda r: r["hours_in_transit"], reverse=True)
+    return {
+        "position": position, "overdue_after_days": OVERDUE_AFTER_DAYS, "in_transit": len(rows),
+        "overdue": sum(r["overdue"] for r in rows), "vials": sum(r["vials"] for r in rows),
+        "with_excursion": sum(r["excursions"] > 0 for r in rows),
+        "longest": [{k: r[k] for k in ("sscc", "origin", "destination", "vials", "hours_in_transit", "overdue",
+                                        "excursions")} for r in rows[:8]],
+    }
+
+
+def aefi_panel(view: Any) -> dict[str, Any]:
+    rows, position = consistent_read(view, view.by_lot)
+    by_severity = {severity.value: 0 for severity in Severity}
+    for row in rows:
+        by_severity[row["severity"]] = by_severity.get(row["severity"], 0) + row["reports"]
+    return {"position": position, "total": sum(by_severity.values()),
+            "by_severity": [{"severity": s, "reports": n} for s, n in by_severity.items()], "by_lot": rows[:10]}

@@ -2,6 +2,68 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from enum import Enum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+
+from interfaces.api.deps import CampaignDep, ReadModelsDep
+from interfaces.reports import EXPORTS, OPTION_LABELS, REPORTS, ReportOptions, build_report, file_name
 
 router = APIRouter(prefix="/reports", tags=["reports"])
+
+
+class ReportFormat(str, Enum):
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+class ReportColumnPublic(BaseModel):
+    key: str
+    title: str
+    kind: str
+
+
+class ReportSummary(BaseModel):
+    name: str
+    title: str
+    description: str
+    options: list[str]
+    columns: list[ReportColumnPublic]
+    url: str
+
+
+@router.get("")
+def list_reports() -> list[ReportSummary]:
+    """Every reconciliation report, the query options it takes and its columns."""
+    return [
+        ReportSummary(name=d.name, title=d.title, description=d.description,
+                      options=[OPTION_LABELS[o][2] for o in d.accepts],
+                      columns=[ReportColumnPublic(**vars(c)) for c in d.columns], url=f"/reports/{d.name}")
+        for d in REPORTS.values()
+    ]
+
+
+@router.get("/{name}", responses={
+    200: {"content": {"text/csv": {}, EXPORTS["xlsx"][0]: {}},
+          "description": "The report; JSON states the log position it reflects, CSV and XLSX in their header"},
+    404: {"description": "No report of that name"},
+})
+def report(
+    name: str, read_models: ReadModelsDep, campaign: CampaignDep,
+    format: ReportFormat = ReportFormat.json,  # noqa: A002 - the query parameter's name
+    first_day: Annotated[date | None, Query(alias="from", description="First day, WIB (stock)")] = None,
+    last_day: Annotated[date | None, Query(alias="to", description="Last day, WIB (stock)")] = None,
+    facility: Annotated[str | None, Query(description="Facility code (shipments, stock, doses)")] = None,
+    phase: Annotated[int | None, Query(description="Campaign phase (recipients)")] = None,
+) -> Any:
+    """A report as JSON (with ``position``: notification id and recorded time), CSV or XLSX."""
+    built = build_report(name, read_models, ReportOptions(first_day, last_day, facility, phase))
+    if format is ReportFormat.json:
+        return built.as_json() | {"log_head": campaign.recorder.max_notification_id() or 0}
+    media_type, render = EXPORTS[format.value]
+    disposition = f'attachment; filename="{file_name(built, format.value)}"'
+    return Response(render(built), media_type=media_type, headers={"Content-Disposition": disposition})
