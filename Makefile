@@ -26,6 +26,7 @@ zbar:
 run: $(STAMP) zbar
 	$(BIN)/rantai db init
 	$(BIN)/rantai demo
+	$(BIN)/rantai demo --scenario jan2021 --scale 0.01
 	$(BIN)/rantai serve
 
 test: $(STAMP) zbar

@@ -169,10 +169,8 @@ class Campaign(TargetLists, Logistics):
 
         def decide() -> tuple[dict[str, str], list[Any]]:
             recipient = self.get_recipient(recipient_id)
-            if phone is not None:
-                recipient.check_phone_digits(parse_phone(phone)[-4:])
-            else:
-                recipient.check_phone_digits((phone_last_four or "").strip())
+            if channel is not Channel.FIELD:  # an officer checks identity in person, phone or not
+                recipient.check_phone_digits(parse_phone(phone)[-4:] if phone else (phone_last_four or "").strip())
             place = self.get_facility(facility)
             session = self.session(place.code, day, by)
             try:

@@ -119,7 +119,7 @@ def run_demo(app: Logistics) -> DemoRun:
             for code in kecamatan:
                 run.receive(run.ship(district, puskesmas_code(code), {CORONAVAC_LOT: 100}))
 
-    run.tick(48)  # 10 January: stock count at Kota Bandung finds one vial fewer
+    run.clock = datetime(2021, 1, 10, 9, 0, tzinfo=WIB)  # stock count at Kota Bandung finds one vial fewer
     outcome = app.record_count("32.73", CORONAVAC_GTIN, CORONAVAC_LOT, 97,
                                run.by("32.73", "petugas.gudang.kota.bandung"))
     run.notes.append(f"Count discrepancy at 32.73: {outcome.result['difference_doses']} dose(s)")

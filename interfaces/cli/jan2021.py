@@ -43,6 +43,17 @@ BATCH = 2000
 Progress = Callable[[str, int, int], None]
 
 
+def rollout_loaded(app: Campaign) -> bool:
+    """Whether this store already holds the rollout (its lot was released)."""
+    from application.errors import NotFound
+
+    try:
+        app.get_lot(CORONAVAC_GTIN, LOT)
+    except NotFound:
+        return False
+    return True
+
+
 def at(day: int, hour: float) -> datetime:
     return datetime(2021, 1, day, tzinfo=WIB) + timedelta(hours=hour)
 

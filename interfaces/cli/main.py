@@ -89,15 +89,15 @@ def replay_rollout(scale: float) -> None:
     import time
 
     from interfaces.bootstrap import open_sms_gateway
-    from interfaces.cli.jan2021 import Rollout
+    from interfaces.cli.jan2021 import Rollout, rollout_loaded
     from interfaces.cli.targets import progress_bar
 
     gateway = open_sms_gateway(Settings())
     started = time.perf_counter()
     with campaign() as application, progress_bar() as bar:
-        if application.recorder.max_notification_id():
-            console.print("[red]The jan2021 scenario needs an empty event store (this one has events).[/red]")
-            raise typer.Exit(2)
+        if rollout_loaded(application):
+            console.print("The jan2021 scenario is already loaded; nothing written.")
+            return
         tasks: dict[str, object] = {}
 
         def progress(step: str, done: int, total: int) -> None:
@@ -160,7 +160,7 @@ def serve(
     """Serve the API (docs at /docs) on the configured event store."""
     import uvicorn
 
-    console.print(f"Rantai API on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    console.print(f"Rantai: dashboard on http://{host}:{port}/  API docs on http://{host}:{port}/docs")
     uvicorn.run("interfaces.api.main:create_app", factory=True, host=host, port=port)
 
 

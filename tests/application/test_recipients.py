@@ -219,3 +219,12 @@ def test_name_nik_and_phone_are_not_stored_in_clear(clinic: ColdChain) -> None:
         assert secret.encode() not in raw
     # and the topics and ids carry nothing personal either
     assert clinic.app.find_by_nik(nik(serial=1)).name == "Siti Aminah 1"
+
+
+def test_an_officer_registers_a_target_without_a_phone_in_the_field(clinic: ColdChain) -> None:
+    import_rows(clinic.app, [target_row(9, phone="")], clinic.by("KEMENKES"))
+    with refused(clinic.app, WrongPhoneDigits):
+        clinic.app.register(nik(serial=9), "", Channel.WEB, PUSKESMAS, JAN_14, clinic.by("web"))
+    outcome = clinic.app.register(nik(serial=9), None, Channel.FIELD, PUSKESMAS, JAN_14,
+                                  clinic.by("32.73", "babinsa"))
+    assert clinic.app.find_by_ticket(outcome.result["ticket"]).channel is Channel.FIELD
