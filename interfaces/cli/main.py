@@ -26,6 +26,7 @@ app.add_typer(shipment, name="shipment")
 app.add_typer(targets_cli.targets, name="targets")
 app.add_typer(targets_cli.blast, name="blast")
 app.add_typer(projections_cli.projections, name="projections")
+app.command()(projections_cli.worker)
 app.add_typer(reports_cli.reports, name="report")
 console = Console()
 

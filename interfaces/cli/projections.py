@@ -2,6 +2,108 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import typer
+from rich.table import Table
+
+from projections.catalog import READ_MODELS
 
 projections = typer.Typer(help="Read models (projections of the event log).", no_args_is_help=True)
+
+
+def chosen(name: str | None) -> list[str]:
+    """``name``, or every read model when none is given; an unknown name ends the command (exit 2)."""
+    from interfaces.cli.main import console
+
+    if name is None:
+        return list(READ_MODELS)
+    if name not in READ_MODELS:
+        console.print(f"[red]There is no read model '{name}'. Choose one of: {', '.join(READ_MODELS)}.[/red]")
+        raise typer.Exit(2)
+    return [name]
+
+
+def utc_time(iso: str | None) -> str:
+    """When the event at a position was recorded, to the second, in UTC."""
+    return f"{datetime.fromisoformat(iso).astimezone(UTC):%Y-%m-%d %H:%M:%S}" if iso else "—"
+
+
+@projections.command("status")
+def status() -> None:
+    """Where each read model is in the event log, and how far behind its head.
+
+    Position: the notification id of the last event a read model reflects, and
+    when that event was recorded; lag: how many events the log has beyond it."""
+    from interfaces.bootstrap import open_read_models
+    from interfaces.cli.main import campaign, console
+    from interfaces.settings import Settings
+
+    with campaign() as app:
+        head = app.recorder.max_notification_id() or 0
+        models = open_read_models(Settings())
+        try:
+            table = Table(title=f"Read models ({head} events in the log)")
+            for column in ("read model", "position", "head", "lag", "recorded (UTC)"):
+                table.add_column(column, no_wrap=True, justify="left" if column == "read model" else "right")
+            for name, model in models.items():
+                position = model.view.position()
+                behind = head - position["notification_id"]
+                table.add_row(name, str(position["notification_id"]), str(head),
+                              f"[yellow]{behind}[/yellow]" if behind else "0", utc_time(position["recorded_at"]))
+        finally:
+            for model in models.values():
+                model.view.datastore.close()
+    console.print(table)
+
+
+@projections.command("rebuild")
+def rebuild(name: str | None = typer.Argument(None, help="One read model (default: all of them)")) -> None:
+    """Empty read models and process the whole event log again, a page per transaction.
+
+    Stop the worker first (or `rantai serve` in the embedded mode): a read model
+    being followed is refused."""
+    from interfaces.cli.main import campaign, console
+    from interfaces.cli.targets import progress_bar
+    from interfaces.settings import Settings, event_store_env
+    from interfaces.worker import AlreadyFollowed, page_size, sole_writer
+    from projections.catalog import open_read_model
+    from projections.follower import Follower
+
+    names = chosen(name)
+    env = event_store_env(Settings())
+    with campaign() as app, progress_bar() as bar:
+        for each in names:
+            model = open_read_model(READ_MODELS[each], env)
+            try:
+                with sole_writer(model, env):
+                    follower = Follower(app, model, page_size())
+                    task = bar.add_task(each, total=follower.head(), note="")
+                    processed = follower.rebuild(
+                        lambda position, head, task=task: bar.update(task, completed=position, total=head))
+                    bar.update(task, note=f"{processed} events")
+            except AlreadyFollowed as busy:
+                bar.stop()
+                console.print(f"[red]{busy}: stop the worker (or rantai serve) first.[/red]")
+                raise typer.Exit(1) from None
+            finally:
+                model.view.datastore.close()
+        head = app.recorder.max_notification_id() or 0
+    console.print(f"Rebuilt {', '.join(names)} up to position {head}.")
+
+
+def worker(
+    only: str | None = typer.Option(None, "--only", metavar="NAME",
+                                    help="Follow just this read model, in this process (for debugging)"),
+) -> None:
+    """Follow every read model, each in its own process, until SIGTERM or Ctrl-C.
+
+    The PostgreSQL deployment runs this beside `rantai serve`. In the embedded
+    SQLite mode `rantai serve` normally follows the read models itself, in
+    background threads; the worker works there too, but run one or the other.
+    RANTAI_PROJECTION_PAGE_SIZE sets the events written per transaction (1000)."""
+    from interfaces.worker import run_worker
+
+    if only is not None:
+        chosen(only)
+    run_worker(only)

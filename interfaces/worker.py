@@ -1,0 +1,222 @@
+"""``rantai worker``: every read model followed by its own process.
+
+The supervisor (the parent) starts one child per read model with the "spawn"
+context, restarts a child that dies (after a back-off that grows while it
+keeps dying), and on SIGTERM or SIGINT passes SIGTERM on to its children and
+waits for them. A child opens the campaign and its read model and follows the
+log until it is told to stop or its supervisor dies.
+
+Crash safety comes from the follower: a page's rows and its tracking position
+commit in one transaction, so a killed follower resumes after its last
+committed page. What it cannot survive is two processes writing one read
+model at once (both would count the same page), so each writer first takes
+the read model's lock: a PostgreSQL advisory lock, or a file lock beside the
+read model's SQLite file. Both are released by the operating system or the
+server when their holder dies, however it dies.
+
+``RANTAI_PROJECTION_PAGE_SIZE`` sets how many events a follower writes per
+transaction (default 1000); smaller pages are slower but keep each
+transaction short.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from eventsourcing.postgres import PostgresDatastore
+
+from interfaces.bootstrap import open_campaign
+from interfaces.settings import Settings, event_store_env
+from projections.catalog import READ_MODELS, open_read_model, view_env
+from projections.follower import PAGE_SIZE, Follower
+from projections.read_model import ReadModel
+
+PAGE_SIZE_VARIABLE = "RANTAI_PROJECTION_PAGE_SIZE"
+FIRST_BACKOFF, LAST_BACKOFF = 1.0, 60.0  # seconds before restarting a child that died
+HEALTHY_AFTER = 60.0  # a child that ran this long starts again at the first back-off
+STOP_GRACE = 10.0  # seconds a stopping child gets to finish catching up before it is killed
+log = logging.getLogger(__name__)
+
+
+def page_size() -> int:
+    value = os.environ.get(PAGE_SIZE_VARIABLE) or str(PAGE_SIZE)
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{PAGE_SIZE_VARIABLE} must be a whole number of events, 1 or more (got {value!r})")
+    return int(value)
+
+
+def follower_settings() -> Settings:
+    """A follower needs two connections to the event store: its listener and its reads."""
+    return Settings().model_copy(update={"postgres_pool_size": 2, "postgres_max_overflow": 1})
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(message)s")
+
+
+class AlreadyFollowed(RuntimeError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"read model {name} is being written by another process (a worker or a rebuild)")
+
+
+@contextmanager
+def sole_writer(model: ReadModel, env: dict[str, str]) -> Iterator[None]:
+    """Hold read model ``model``'s lock, or raise ``AlreadyFollowed`` at once."""
+    datastore = model.view.datastore
+    if isinstance(datastore, PostgresDatastore):
+        digest = hashlib.blake2b(f"rantai:{datastore.schema}:{model.name}".encode(), digest_size=8).digest()
+        key = int.from_bytes(digest, "big", signed=True)
+        with datastore.get_connection() as conn:  # autocommit: the lock belongs to the session
+            if not conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (key,)).fetchone()["got"]:
+                raise AlreadyFollowed(model.name)
+            try:
+                yield
+            finally:
+                with suppress(Exception):  # a lost connection has released the lock already
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        return
+    path = Path(view_env(env, model.name)["SQLITE_DBNAME"] + ".lock")
+    with path.open("a") as file:  # closing the file releases the lock
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyFollowed(model.name) from None
+        yield
+
+
+def follow_read_model(name: str) -> None:
+    """Follow read model ``name`` in this process until SIGTERM, SIGINT or the supervisor's death."""
+    configure_logging()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    watch_supervisor(stop)
+    settings = follower_settings()
+    env = event_store_env(settings)
+    campaign = open_campaign(settings)
+    model = open_read_model(READ_MODELS[name], env)
+    try:
+        waiting = False
+        while not stop.is_set():
+            try:
+                with sole_writer(model, env):
+                    follower = Follower(campaign, model, page_size())
+                    log.info("read model %s: following from position %d", name, follower.position)
+                    follower.follow(stop)
+            except AlreadyFollowed as busy:
+                if not waiting:
+                    log.warning("%s; waiting for it to end", busy)
+                waiting = True
+                stop.wait(2)
+        log.info("read model %s: stopped at position %d", name, model.view.max_tracking_id(campaign.name) or 0)
+    finally:
+        model.view.datastore.close()
+        campaign.close()
+
+
+def watch_supervisor(stop: threading.Event) -> None:
+    """Stop when the supervisor dies, so that no orphan keeps writing."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return  # run in the foreground (--only)
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        if not stop.is_set():
+            log.warning("the supervisor is gone; stopping")
+            stop.set()
+
+    threading.Thread(target=watch, name="watch-supervisor", daemon=True).start()
+
+
+@dataclass
+class Child:
+    name: str
+    process: BaseProcess | None = None
+    started: float = 0.0
+    backoff: float = 0.0
+    restart_at: float | None = None
+
+
+class Supervisor:
+    """One follower process per read model, restarted whenever it dies."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.context = multiprocessing.get_context("spawn")
+        self.children = [Child(name) for name in names]
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self.on_signal)
+        for child in self.children:
+            self.start(child)
+        while not self.stop.wait(0.5):
+            for child in self.children:
+                self.tend(child)
+        self.stop_children()
+
+    def on_signal(self, signum: int, _frame: object) -> None:
+        log.info("%s received; stopping the followers", signal.Signals(signum).name)
+        self.stop.set()
+
+    def start(self, child: Child) -> None:
+        child.process = self.context.Process(target=follow_read_model, args=(child.name,),
+                                             name=f"follow-{child.name}")
+        child.process.start()
+        child.started, child.restart_at = time.monotonic(), None
+
+    def tend(self, child: Child) -> None:
+        """Schedule a restart of a child that died, and restart it when its back-off is over."""
+        assert child.process is not None
+        now = time.monotonic()
+        if child.process.is_alive():
+            return
+        if child.restart_at is None:
+            ran = now - child.started
+            quick_again = child.backoff and ran < HEALTHY_AFTER
+            child.backoff = min(child.backoff * 2, LAST_BACKOFF) if quick_again else FIRST_BACKOFF
+            child.restart_at = now + child.backoff
+            log.warning("read model %s: follower exited (code %s) after %.0f s; restarting in %.0f s",
+                        child.name, child.process.exitcode, ran, child.backoff)
+        elif now >= child.restart_at:
+            self.start(child)
+
+    def stop_children(self) -> None:
+        running = [c.process for c in self.children if c.process and c.process.is_alive()]
+        for process in running:
+            process.terminate()
+        deadline = time.monotonic() + STOP_GRACE
+        for process in running:
+            process.join(max(deadline - time.monotonic(), 0))
+            if process.is_alive():
+                log.warning("%s did not stop within %.0f s; killed (it resumes from its last page)",
+                            process.name, STOP_GRACE)
+                process.kill()
+                process.join()
+
+
+def run_worker(only: str | None = None) -> None:
+    """Follow every read model (each in its own process), or only ``only`` in this one."""
+    configure_logging()
+    event_store_env(Settings())  # missing secrets, a wrong URL or page size: say so once, not once per child
+    page_size()
+    if only:
+        follow_read_model(only)
+        return
+    log.info("following %d read models: %s", len(READ_MODELS), ", ".join(READ_MODELS))
+    Supervisor(list(READ_MODELS)).run()
+    log.info("worker stopped")
