@@ -7,12 +7,9 @@ waits for them. A child opens the campaign and its read model and follows the
 log until it is told to stop or its supervisor dies.
 
 Crash safety comes from the follower: a page's rows and its tracking position
-commit in one transaction, so a killed follower resumes after its last
-committed page. What it cannot survive is two processes writing one read
-model at once (both would count the same page), so each writer first takes
-the read model's lock: a PostgreSQL advisory lock, or a file lock beside the
-read model's SQLite file. Both are released by the operating system or the
-server when their holder dies, however it dies.
+commit in one transaction, and the position only moves from where the
+follower found it, so a killed follower resumes after its last committed
+page and a second writer (a rebuild, a second worker) never counts a page twice.
 
 ``RANTAI_PROJECTION_PAGE_SIZE`` sets how many events a follower writes per
 transaction (default 1000); smaller pages are slower but keep each
@@ -21,8 +18,6 @@ transaction short.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -30,19 +25,13 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
-from pathlib import Path
-
-from eventsourcing.postgres import PostgresDatastore
 
 from interfaces.bootstrap import open_campaign
 from interfaces.settings import Settings, event_store_env
-from projections.catalog import READ_MODELS, open_read_model, view_env
+from projections.catalog import READ_MODELS, open_read_model
 from projections.follower import PAGE_SIZE, Follower
-from projections.read_model import ReadModel
 
 PAGE_SIZE_VARIABLE = "RANTAI_PROJECTION_PAGE_SIZE"
 FIRST_BACKOFF, LAST_BACKOFF = 1.0, 60.0  # seconds before restarting a child that died
@@ -67,36 +56,6 @@ def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(message)s")
 
 
-class AlreadyFollowed(RuntimeError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"read model {name} is being written by another process (a worker or a rebuild)")
-
-
-@contextmanager
-def sole_writer(model: ReadModel, env: dict[str, str]) -> Iterator[None]:
-    """Hold read model ``model``'s lock, or raise ``AlreadyFollowed`` at once."""
-    datastore = model.view.datastore
-    if isinstance(datastore, PostgresDatastore):
-        digest = hashlib.blake2b(f"rantai:{datastore.schema}:{model.name}".encode(), digest_size=8).digest()
-        key = int.from_bytes(digest, "big", signed=True)
-        with datastore.get_connection() as conn:  # autocommit: the lock belongs to the session
-            if not conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (key,)).fetchone()["got"]:
-                raise AlreadyFollowed(model.name)
-            try:
-                yield
-            finally:
-                with suppress(Exception):  # a lost connection has released the lock already
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
-        return
-    path = Path(view_env(env, model.name)["SQLITE_DBNAME"] + ".lock")
-    with path.open("a") as file:  # closing the file releases the lock
-        try:
-            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise AlreadyFollowed(model.name) from None
-        yield
-
-
 def follow_read_model(name: str) -> None:
     """Follow read model ``name`` in this process until SIGTERM, SIGINT or the supervisor's death."""
     configure_logging()
@@ -109,18 +68,9 @@ def follow_read_model(name: str) -> None:
     campaign = open_campaign(settings)
     model = open_read_model(READ_MODELS[name], env)
     try:
-        waiting = False
-        while not stop.is_set():
-            try:
-                with sole_writer(model, env):
-                    follower = Follower(campaign, model, page_size())
-                    log.info("read model %s: following from position %d", name, follower.position)
-                    follower.follow(stop)
-            except AlreadyFollowed as busy:
-                if not waiting:
-                    log.warning("%s; waiting for it to end", busy)
-                waiting = True
-                stop.wait(2)
+        follower = Follower(campaign, model, page_size())
+        log.info("read model %s: following from position %d", name, follower.position)
+        follower.follow(stop)
         log.info("read model %s: stopped at position %d", name, model.view.max_tracking_id(campaign.name) or 0)
     finally:
         model.view.datastore.close()

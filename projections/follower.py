@@ -1,5 +1,11 @@
 """Following the event log: one read model, a page of events per transaction.
 
+A page's rows and the new position commit together, and the position moves
+only from where the follower found it (compare-and-set): a killed follower
+resumes after its last page, and two followers of one read model (a worker
+and a rebuild, two workers by mistake) never count a page twice — the loser
+of a page simply reads the new position and goes on from there.
+
 Why not the library's ``ProjectionRunner``: SQLite's recorder cannot be
 subscribed to, and the runner writes one transaction per event (~1,000
 events/s on PostgreSQL against tens of thousands a page at a time). The
@@ -21,6 +27,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 
 from projections.read_model import ReadModel
+from projections.rows import FollowerConflict
 
 PAGE_SIZE = 1000
 log = logging.getLogger(__name__)
@@ -32,6 +39,7 @@ class Follower:
         self.read_model = read_model
         self.page_size = page_size
         read_model.batching = True
+        self.tracking_started = False
 
     @property
     def name(self) -> str:
@@ -46,8 +54,12 @@ class Follower:
 
     def catch_up(self, on_page: Callable[[int, int], None] | None = None) -> int:
         """Process every event recorded so far; answers how many were relevant."""
+        if not self.tracking_started:
+            self.read_model.view.start_tracking(self.app.name)
+            self.tracking_started = True
         head, position, processed = self.head(), self.position, 0
         while position < head:
+            previous = position
             page = self.app.recorder.select_notifications(
                 position + 1, self.page_size, stop=head, topics=self.read_model.topics
             )
@@ -58,7 +70,11 @@ class Follower:
             # a short page means nothing else up to the head concerns this read model
             position = page[-1].id if len(page) == self.page_size else head
             recorded_at = event.timestamp if event and page[-1].id == position else self.recorded_at(position)
-            self.read_model.flush(Tracking(self.app.name, position), recorded_at)
+            try:
+                self.read_model.flush(Tracking(self.app.name, position), recorded_at, previous)
+            except FollowerConflict:  # a rebuild or another follower moved it: go on from where it is now
+                position = self.position
+                continue
             processed += len(page)
             if on_page:
                 on_page(position, head)
@@ -71,7 +87,7 @@ class Follower:
 
     def rebuild(self, on_page: Callable[[int, int], None] | None = None) -> int:
         """Forget everything and process the whole log again."""
-        self.read_model.view.reset()
+        self.read_model.view.reset(self.app.name)
         return self.catch_up(on_page)
 
     def follow(self, stop: threading.Event, idle: float = 0.5) -> None:

@@ -61,9 +61,12 @@ class ReadModel(Projection[ReadModelView]):
     def apply_event(self, domain_event: Any) -> None:
         """Handlers, one per event class, record row changes in ``self.changes``."""
 
-    def flush(self, tracking: Tracking, recorded_at: datetime | None = None) -> None:
-        """Write what the events so far changed, and ``tracking``, in one transaction."""
+    def flush(self, tracking: Tracking, recorded_at: datetime | None = None, previous: int | None = None) -> None:
+        """Write what the events so far changed, and ``tracking``, in one transaction
+        (moving the position from ``previous``, when given: see ``ReadModelView.apply``)."""
         self.changes.put("position", (self.name,), notification_id=tracking.notification_id,
                          recorded_at=recorded_at.isoformat() if recorded_at else None)
-        self.view.apply(self.changes, tracking)
-        self.changes = Changes()
+        try:
+            self.view.apply(self.changes, tracking, previous)
+        finally:
+            self.changes = Changes()

@@ -139,39 +139,70 @@ class ReadModelView(TrackingRecorder):
                          f"({', '.join([self.mark] * len(names))}) ON CONFLICT ({', '.join(table.key)}) {conflict}")
             yield statement, params
 
-    @abstractmethod
-    def apply(self, changes: Changes, tracking: Tracking) -> None:
-        """Write the rows and the tracking record in one transaction."""
+    def apply(self, changes: Changes, tracking: Tracking, previous: int | None = None) -> None:
+        """Write the rows and the tracking position in one transaction.
 
-    @abstractmethod
+        With ``previous`` (a follower's page) the position moves only from
+        ``previous`` to the new one, compare-and-set: if anyone else moved it
+        meanwhile (another follower, a rebuild) nothing is written and
+        ``FollowerConflict`` is raised, so no page is ever counted twice.
+        Without it, the library's tracking rule applies (its ProjectionRunner)."""
+        with self.datastore.transaction(commit=True) as cursor:
+            if previous is None:
+                self._insert_tracking(cursor, tracking)
+            else:
+                cursor.execute(
+                    f"UPDATE {self.tracking_table()} SET notification_id = {self.mark} "
+                    f"WHERE application_name = {self.mark} AND notification_id = {self.mark} "
+                    "RETURNING notification_id",
+                    (tracking.notification_id, tracking.application_name, previous),
+                )
+                if cursor.fetchone() is None:
+                    raise FollowerConflict(tracking.application_name, previous)
+            for statement, params in self.write_statements(changes):
+                cursor.executemany(statement, params)
+
+    def start_tracking(self, application_name: str) -> None:
+        """Make sure a tracking row exists (at 0) for a follower to move."""
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                f"INSERT INTO {self.tracking_table()} (application_name, notification_id) "
+                f"VALUES ({self.mark}, 0) ON CONFLICT (application_name) DO NOTHING",
+                (application_name,),
+            )
+
     def select(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows answering ``statement`` (see ``sql``)."""
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self.sql(statement), tuple(params))
+            return [{k: _plain(v) for k, v in dict(row).items()} for row in cursor.fetchall()]
+
+    def reset(self, application_name: str) -> None:
+        """Empty the tables and move the position back to 0, in one transaction."""
+        with self.datastore.transaction(commit=True) as cursor:
+            for t in self.all_tables:
+                cursor.execute(f"DELETE FROM {self.qualified(t.name)}")
+            cursor.execute(
+                f"UPDATE {self.tracking_table()} SET notification_id = 0 WHERE application_name = {self.mark}",
+                (application_name,),
+            )
 
     @abstractmethod
-    def reset(self) -> None:
-        """Empty the tables and forget the position, to rebuild from zero."""
+    def tracking_table(self) -> str:
+        """The library's tracking table, as SQL."""
+
+
+class FollowerConflict(RuntimeError):
+    def __init__(self, application_name: str, previous: int) -> None:
+        super().__init__(f"the position of {application_name} moved away from {previous} meanwhile")
 
 
 class SQLiteView(SQLiteTrackingRecorder, ReadModelView):
     def construct_create_table_statements(self) -> list[str]:
         return super().construct_create_table_statements() + self.create_statements()
 
-    def apply(self, changes: Changes, tracking: Tracking) -> None:
-        with self.datastore.transaction(commit=True) as cursor:
-            for statement, params in self.write_statements(changes):
-                cursor.executemany(statement, params)
-            self._insert_tracking(cursor, tracking)
-
-    def select(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(self.sql(statement), tuple(params))
-            return [dict(row) for row in cursor.fetchall()]
-
-    def reset(self) -> None:
-        with self.datastore.transaction(commit=True) as cursor:
-            for t in self.all_tables:
-                cursor.execute(f"DELETE FROM {self.qualified(t.name)}")
-            cursor.execute("DELETE FROM tracking WHERE application_name != ?", (self.table_migration_identifier,))
+    def tracking_table(self) -> str:
+        return "tracking"
 
 
 class PostgresView(PostgresTrackingRecorder, ReadModelView):
@@ -188,29 +219,8 @@ class PostgresView(PostgresTrackingRecorder, ReadModelView):
         prefix = self.tracking_table_name.removesuffix("_tracking")
         return f'"{self.datastore.schema}"."{prefix}_{name}"'
 
-    def apply(self, changes: Changes, tracking: Tracking) -> None:
-        with self.datastore.transaction(commit=True) as cursor:
-            for statement, params in self.write_statements(changes):
-                cursor.executemany(statement, params)
-            self._insert_tracking(cursor, tracking)
-
-    def select(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(self.sql(statement), tuple(params))
-            return [{k: _plain(v) for k, v in row.items()} for row in cursor.fetchall()]
-
-    def reset(self) -> None:
-        from psycopg.sql import SQL, Identifier
-
-        with self.datastore.transaction(commit=True) as cursor:
-            for t in self.all_tables:
-                cursor.execute(f"DELETE FROM {self.qualified(t.name)}")
-            cursor.execute(
-                SQL("DELETE FROM {0}.{1} WHERE application_name != %s").format(
-                    Identifier(self.datastore.schema), Identifier(self.tracking_table_name)),
-                (self.table_migration_identifier,),
-            )
-
+    def tracking_table(self) -> str:
+        return f'"{self.datastore.schema}"."{self.tracking_table_name}"'
 
 
 def _plain(value: Any) -> Any:

@@ -61,12 +61,12 @@ def status() -> None:
 def rebuild(name: str | None = typer.Argument(None, help="One read model (default: all of them)")) -> None:
     """Empty read models and process the whole event log again, a page per transaction.
 
-    Stop the worker first (or `rantai serve` in the embedded mode): a read model
-    being followed is refused."""
+    Safe while the worker (or `rantai serve`) runs: the position only moves from
+    where a follower found it, so no page is counted twice."""
     from interfaces.cli.main import campaign, console
     from interfaces.cli.targets import progress_bar
     from interfaces.settings import Settings, event_store_env
-    from interfaces.worker import AlreadyFollowed, page_size, sole_writer
+    from interfaces.worker import page_size
     from projections.catalog import open_read_model
     from projections.follower import Follower
 
@@ -76,16 +76,11 @@ def rebuild(name: str | None = typer.Argument(None, help="One read model (defaul
         for each in names:
             model = open_read_model(READ_MODELS[each], env)
             try:
-                with sole_writer(model, env):
-                    follower = Follower(app, model, page_size())
-                    task = bar.add_task(each, total=follower.head(), note="")
-                    processed = follower.rebuild(
-                        lambda position, head, task=task: bar.update(task, completed=position, total=head))
-                    bar.update(task, note=f"{processed} events")
-            except AlreadyFollowed as busy:
-                bar.stop()
-                console.print(f"[red]{busy}: stop the worker (or rantai serve) first.[/red]")
-                raise typer.Exit(1) from None
+                follower = Follower(app, model, page_size())
+                task = bar.add_task(each, total=follower.head(), note="")
+                processed = follower.rebuild(
+                    lambda position, head, task=task: bar.update(task, completed=position, total=head))
+                bar.update(task, note=f"{processed} events")
             finally:
                 model.view.datastore.close()
         head = app.recorder.max_notification_id() or 0

@@ -20,7 +20,6 @@ from domain.recipient import Channel
 from interfaces.cli.main import app as cli
 from interfaces.settings import event_store_env
 from interfaces.sms.outbox import OutboxGateway
-from interfaces.worker import sole_writer
 from projections.catalog import READ_MODELS, open_read_model
 from projections.follower import Follower
 from projections.rows import ReadModelView
@@ -184,16 +183,3 @@ def test_rebuild_names_the_read_models_when_given_an_unknown_one(run) -> None:
     result = run("projections", "rebuild", "stok")
     assert result.exit_code == 2
     assert f"Choose one of: {', '.join(READ_MODELS)}" in " ".join(result.output.split())
-
-
-def test_rebuild_refuses_a_read_model_that_another_process_is_writing(settings, run) -> None:
-    # Given a follower (here: this test) holding the funnel's lock
-    env = event_store_env(settings)
-    model = open_read_model(READ_MODELS["funnel"], env)
-    with sole_writer(model, env):
-        # When the funnel is rebuilt
-        result = run("projections", "rebuild", "funnel")
-    model.view.datastore.close()
-    # Then it is refused, and says why
-    assert result.exit_code == 1
-    assert "being written by another process" in " ".join(result.output.split())
