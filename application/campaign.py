@@ -175,7 +175,7 @@ class Campaign(TargetLists, Logistics):
             session = self.session(place.code, day, by)
             try:
                 session.book(recipient_id, by)
-            except SessionFull as full:
+            except SessionFull:
                 raise SessionFull(
                     f"{place.label()} is fully booked on {day.isoformat()}.",
                     self.free_days(place.code, day),

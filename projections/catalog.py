@@ -26,7 +26,7 @@ READ_MODELS: dict[str, type[ReadModel]] = {cls.name: cls for cls in (
 def view_env(env: dict[str, str], name: str) -> dict[str, str]:
     """The store's environment for read model ``name``: on SQLite its own file
     (the library's SQLite tracking table has one fixed name)."""
-    view = {**env, "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}
+    view = {**env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}  # one writer per read model
     if env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite":
         store = Path(env["SQLITE_DBNAME"])
         view["SQLITE_DBNAME"] = str(store.with_name(f"{store.stem}.{name}{store.suffix}"))

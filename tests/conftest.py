@@ -10,11 +10,18 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
 
 from interfaces.settings import Settings, event_store_env
+
+if TYPE_CHECKING:
+    from application.campaign import Campaign
+    from tests.scenario import ColdChain
+
+pytest_plugins = ["tests.worked_scenarios"]
 
 TEST_SECRETS = {
     "cipher_key": "0" * 43 + "=",  # 32 zero bytes, base64: tests only
@@ -64,7 +71,7 @@ def store_env(settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator["Campaign"]:
+def app(settings: Settings) -> Iterator[Campaign]:
     from interfaces.bootstrap import create_schema, open_campaign
 
     create_schema(settings)
@@ -74,7 +81,22 @@ def app(settings: Settings) -> Iterator["Campaign"]:
 
 
 @pytest.fixture
-def chain(app) -> "ColdChain":
+def chain(app) -> ColdChain:
     from tests.scenario import ColdChain
 
     return ColdChain(app).build()
+
+
+@pytest.fixture
+def rantai(settings: Settings, app, monkeypatch):  # app: creates the tables
+    """``rantai(*args)`` runs the command line in this process on the test's store."""
+    from typer.testing import CliRunner
+
+    from interfaces.cli.main import app as cli
+    from tests.scenario import cli_env
+
+    for key, value in cli_env(settings).items():
+        if key.startswith("RANTAI_"):
+            monkeypatch.setenv(key, value)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli, list(args))

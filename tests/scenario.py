@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+import os
 import time
 from datetime import UTC, date, datetime, timedelta
 
@@ -123,3 +124,14 @@ def reflect_the_whole_log(client: Any, chain: ColdChain) -> int:
                 pytest.fail(f"read model {model.name} stayed at {follower.position}, log at {head}")
             time.sleep(0.05)
     return head
+
+
+def cli_env(settings: Any) -> dict[str, str]:
+    """The environment of a real `rantai` process on the test's store."""
+    env = dict(os.environ)
+    env.update({
+        "RANTAI_DATABASE_URL": settings.database_url, "RANTAI_POSTGRES_SCHEMA": settings.postgres_schema,
+        "RANTAI_CIPHER_KEY": settings.cipher_key, "RANTAI_NIK_SECRET": settings.nik_secret,
+        "RANTAI_SMS_OUTBOX": settings.sms_outbox,
+    })
+    return env

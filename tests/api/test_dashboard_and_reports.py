@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from application.logistics import NATIONAL_WAREHOUSE
 from interfaces.api.main import create_app
 from interfaces.reports import as_text
-from tests.projections.test_read_models import JAN, logistics, vaccinations  # noqa: F401 (fixtures)
+from tests.worked_scenarios import JAN
 from tests.scenario import ColdChain, nik, reflect_the_whole_log, target_row
 
 PUSKESMAS = "P327301"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -12,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from interfaces.sms.outbox import OutboxGateway
-from tests.scenario import ColdChain, target_row
+from tests.scenario import ColdChain, cli_env, target_row
 
 TARGETS = 4000
 
@@ -32,16 +31,6 @@ def outbox_rows(path: Path) -> tuple[int, int, int]:
             ).fetchone()
         except sqlite3.OperationalError:  # the blast has opened the outbox but not made its table yet
             return 0, 0, 0
-
-
-def cli_env(settings) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({
-        "RANTAI_DATABASE_URL": settings.database_url, "RANTAI_POSTGRES_SCHEMA": settings.postgres_schema,
-        "RANTAI_CIPHER_KEY": settings.cipher_key, "RANTAI_NIK_SECRET": settings.nik_secret,
-        "RANTAI_SMS_OUTBOX": settings.sms_outbox,
-    })
-    return env
 
 
 def blast_command() -> list[str]:

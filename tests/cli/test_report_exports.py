@@ -5,29 +5,21 @@ from __future__ import annotations
 
 import pytest
 from openpyxl import load_workbook
-from typer.testing import CliRunner
 
 from application.logistics import NATIONAL_WAREHOUSE
 from interfaces.bootstrap import open_read_models
-from interfaces.cli.main import app as cli
 from interfaces.reports import as_text
 from projections.follower import Follower
-from tests.application.test_blast import cli_env
-from tests.projections.test_read_models import logistics, vaccinations  # noqa: F401 (fixtures)
+
 from tests.scenario import BIOFARMA_VAC, ColdChain
 
 PUSKESMAS = "P327301"
 
 
 @pytest.fixture
-def run(settings, app, monkeypatch):  # app: creates the tables
-    for key, value in cli_env(settings).items():
-        if key.startswith("RANTAI_"):
-            monkeypatch.setenv(key, value)
-    runner = CliRunner()
-
+def run(rantai):
     def invoke(*args: str):
-        result = runner.invoke(cli, list(args))
+        result = rantai(*args)
         return result.exit_code, " ".join(result.output.split())
 
     return invoke

@@ -5,22 +5,16 @@ from __future__ import annotations
 import csv
 
 import pytest
-from typer.testing import CliRunner
 
 from application.people import parse_nik
 from interfaces.bootstrap import regions
-from interfaces.cli.main import app as cli
 from interfaces.cli.targets import sample_rows
-from tests.application.test_blast import cli_env
+
 
 
 @pytest.fixture
-def run(settings, app, monkeypatch):  # app: creates the tables
-    for key, value in cli_env(settings).items():
-        if key.startswith("RANTAI_"):
-            monkeypatch.setenv(key, value)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli, list(args))
+def run(rantai):
+    return rantai
 
 
 def test_sample_nik_are_valid_for_their_kecamatan_and_birth_date() -> None:

@@ -13,17 +13,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from application.logistics import NATIONAL_WAREHOUSE
 from domain.recipient import Channel
-from interfaces.cli.main import app as cli
 from interfaces.settings import event_store_env
 from interfaces.sms.outbox import OutboxGateway
 from projections.catalog import READ_MODELS, open_read_model
 from projections.follower import Follower
 from projections.rows import ReadModelView
-from tests.application.test_blast import cli_env, import_targets
+from tests.application.test_blast import import_targets
+from tests.scenario import cli_env
 from tests.scenario import ColdChain, last_position, nik
 
 TARGETS = 3000
@@ -72,7 +71,7 @@ def wait_for(condition, worker: subprocess.Popen, log: Path, timeout: float = 60
     deadline = time.monotonic() + timeout
     while not condition():
         assert worker.poll() is None, f"the worker ended (code {worker.returncode}):\n{log.read_text()}"
-        assert time.monotonic() < deadline, f"timed out; worker log:\n{log.read_text()}"
+        assert time.monotonic() < deadline, f"timed out; worker log:\n{log.read_text()[-3000:]}"
         time.sleep(0.05)
 
 
@@ -136,12 +135,8 @@ def test_a_worker_killed_mid_stream_resumes_without_counting_an_event_twice_or_m
 
 
 @pytest.fixture
-def run(settings, app, monkeypatch):  # as in tests/cli/test_targets_cli.py; app: creates the tables
-    for key, value in cli_env(settings).items():
-        if key.startswith("RANTAI_"):
-            monkeypatch.setenv(key, value)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli, list(args))
+def run(rantai):
+    return rantai
 
 
 def status(run) -> dict[str, list[str]]:
