@@ -30,6 +30,7 @@ from projections.read_model import ReadModel
 from projections.rows import FollowerConflict
 
 PAGE_SIZE = 1000
+WINDOW_PAGES = 10  # a page's query looks at most this many pages' worth of the log ahead
 log = logging.getLogger(__name__)
 
 
@@ -60,15 +61,18 @@ class Follower:
         head, position, processed = self.head(), self.position, 0
         while position < head:
             previous = position
+            # a bounded window keeps the filtered query on the primary key's range,
+            # even where the table's statistics are stale
+            window = min(head, position + WINDOW_PAGES * self.page_size)
             page = self.app.recorder.select_notifications(
-                position + 1, self.page_size, stop=head, topics=self.read_model.topics
+                position + 1, self.page_size, stop=window, topics=self.read_model.topics
             )
             event = None
             for notification in page:
                 event = self.app.mapper.to_domain_event(notification)
                 self.read_model.process_event(event, Tracking(self.app.name, notification.id))
-            # a short page means nothing else up to the head concerns this read model
-            position = page[-1].id if len(page) == self.page_size else head
+            # a short page means nothing else in the window concerns this read model
+            position = page[-1].id if len(page) == self.page_size else window
             recorded_at = event.timestamp if event and page[-1].id == position else self.recorded_at(position)
             try:
                 self.read_model.flush(Tracking(self.app.name, position), recorded_at, previous)
