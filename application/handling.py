@@ -121,27 +121,31 @@ class CommandHandling(Application[UUID]):
             cache.put(aggregate_id, aggregate)
 
     def _select_events(self, ids: list[UUID]) -> list[StoredEvent]:
+        rows = self._select_by_ids("originator_id, originator_version, topic, state", ids)
+        return [StoredEvent(row[0], row[1], row[2], bytes(row[3])) for row in rows]
+
+    def _select_by_ids(self, columns: str, ids: list[UUID], where: str = "TRUE") -> list[tuple[Any, ...]]:
+        """Rows of the event table for many aggregates at once, ordered by id and
+        version, ids as UUIDs (the library reads one aggregate per query)."""
+        if not ids:
+            return []
         recorder: Any = self.recorder
-        columns = "originator_id, originator_version, topic, state"
+        order = "ORDER BY originator_id, originator_version"
         with recorder.datastore.transaction(commit=False) as cursor:
             if type(recorder).__module__ == "eventsourcing.postgres":
                 from psycopg.sql import SQL, Identifier
 
                 cursor.execute(SQL(
-                    "SELECT " + columns + " FROM {}.{} WHERE originator_id = ANY(%s) "
-                    "ORDER BY originator_id, originator_version"
+                    f"SELECT {columns} FROM {{}}.{{}} WHERE originator_id = ANY(%s) AND {where} {order}"
                 ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name)), (ids,))
-                rows = [(r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"]))
-                        for r in cursor.fetchall()]
-            else:
-                marks = ",".join("?" * len(ids))
-                cursor.execute(
-                    f"SELECT {columns} FROM {recorder.events_table_name} "  # noqa: S608
-                    f"WHERE originator_id IN ({marks}) ORDER BY originator_id, originator_version",
-                    [i.hex for i in ids],
-                )
-                rows = [(UUID(r[0]), r[1], r[2], r[3]) for r in cursor.fetchall()]
-        return [StoredEvent(*row) for row in rows]
+                return [tuple(row.values()) for row in cursor.fetchall()]
+            marks = ",".join("?" * len(ids))
+            cursor.execute(
+                f"SELECT {columns} FROM {recorder.events_table_name} "  # noqa: S608
+                f"WHERE originator_id IN ({marks}) AND {where} {order}",
+                [i.hex for i in ids],
+            )
+            return [(UUID(row[0]), *tuple(row)[1:]) for row in cursor.fetchall()]
 
     def remember(self, aggregates: list[Any]) -> None:
         """Keep what was just written in the aggregate cache: the next command on
@@ -165,26 +169,7 @@ class CommandHandling(Application[UUID]):
 
     def existing_ids(self, ids: list[UUID]) -> set[UUID]:
         """Which of these aggregates already exist: one query for a whole batch."""
-        if not ids:
-            return set()
-        recorder: Any = self.recorder
-        table = recorder.events_table_name
-        with recorder.datastore.transaction(commit=False) as cursor:
-            if type(recorder).__module__ == "eventsourcing.postgres":
-                from psycopg.sql import SQL, Identifier
-
-                query = SQL(
-                    "SELECT originator_id FROM {}.{} WHERE originator_id = ANY(%s) AND originator_version = 1"
-                ).format(Identifier(recorder.datastore.schema), Identifier(table))
-                cursor.execute(query, (ids,))
-                return {row["originator_id"] for row in cursor.fetchall()}
-            marks = ",".join("?" * len(ids))
-            cursor.execute(
-                f"SELECT originator_id FROM {table} WHERE originator_version = 1 "  # noqa: S608
-                f"AND originator_id IN ({marks})",
-                [i.hex for i in ids],
-            )
-            return {UUID(row[0]) for row in cursor.fetchall()}
+        return {row[0] for row in self._select_by_ids("originator_id", ids, "originator_version = 1")}
 
     def load(self, cls: type, aggregate_id: UUID, error: type[NotFound], message: str) -> Any:
         aggregate = self.find(cls, aggregate_id)

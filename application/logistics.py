@@ -134,6 +134,9 @@ class Logistics(CommandHandling):
             f"Lot {lot_number} of GTIN {gtin} is not known: check the lot number on the vial.",
         )
 
+    def has_lot(self, gtin: str, lot_number: str) -> bool:
+        return self.find(Lot, Lot.id_for(parse_gtin(gtin), lot_number)) is not None
+
     def get_lot_by_key(self, lot_key: str) -> Lot:
         gtin, lot_number = lot_key.split("/", 1)
         return self.get_lot(gtin, lot_number)

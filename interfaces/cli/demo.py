@@ -72,13 +72,7 @@ def _lots(vials: dict[str, int]) -> dict[tuple[str, str], int]:
 
 
 def is_loaded(app: Logistics) -> bool:
-    from application.errors import NotFound
-
-    try:
-        app.get_lot(CORONAVAC_GTIN, CORONAVAC_LOT)
-    except NotFound:
-        return False
-    return True
+    return app.has_lot(CORONAVAC_GTIN, CORONAVAC_LOT)
 
 
 def run_demo(app: Logistics) -> DemoRun:

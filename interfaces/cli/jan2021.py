@@ -45,13 +45,7 @@ Progress = Callable[[str, int, int], None]
 
 def rollout_loaded(app: Campaign) -> bool:
     """Whether this store already holds the rollout (its lot was released)."""
-    from application.errors import NotFound
-
-    try:
-        app.get_lot(CORONAVAC_GTIN, LOT)
-    except NotFound:
-        return False
-    return True
+    return app.has_lot(CORONAVAC_GTIN, LOT)
 
 
 def at(day: int, hour: float) -> datetime:
