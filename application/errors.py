@@ -33,3 +33,23 @@ class InvalidIdentifier(ApplicationError):
 
 class ConcurrentUpdate(ApplicationError):
     """Another writer changed the same records at the same moment, repeatedly."""
+
+
+class NotAuthenticated(ApplicationError):
+    """No valid credential: log in, or send a valid token."""
+
+
+class Forbidden(ApplicationError):
+    """A known user without the right to do this here."""
+
+
+class OutsideTimeWindow(ApplicationError):
+    """A device's time that the server cannot accept (future, or older than the offline window)."""
+
+
+class TooManyAttempts(ApplicationError):
+    """Rate-limited; ``retry_after`` seconds until the next attempt is allowed."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -20,6 +20,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from application.errors import ConcurrentUpdate, NotFound
+from application.access import Access, Caller
 from domain.idempotency import HandledCommand
 from domain.provenance import Provenance
 
@@ -36,31 +37,49 @@ class Outcome:
     repeated: bool = False
 
 
-Decision = tuple[dict[str, str], list[Any]]
+# What a command decided: its answer, the aggregates it changed, and the
+# provenance the server gave it (recorded with the idempotency key too).
+Decision = tuple[dict[str, str], list[Any], Provenance]
 
 
-class CommandHandling(Application[UUID]):
+@dataclass(frozen=True)
+class RequestKey:
+    """An idempotency key as a client sent it, with a hash of the request it came
+    with (method, path, body): the same key for another request is refused."""
+
+    key: str
+    fingerprint: str = ""
+
+
+def key_of(caller: Caller, key: RequestKey | str | None) -> RequestKey | None:
+    """Keys belong to the user who sent them: two users' key "1" are two keys."""
+    if key is None:
+        return None
+    given = key if isinstance(key, RequestKey) else RequestKey(key)
+    return RequestKey(f"{caller.username}:{given.key}", given.fingerprint)
+
+
+class CommandHandling(Access, Application[UUID]):
     _batch: dict[UUID, Any] | None = None
     _batch_size = 0
 
     def handle(
         self,
         command: str,
-        by: Provenance,
+        caller: Caller,
         decide: Callable[[], Decision],
-        key: str | None = None,
+        key: RequestKey | str | None = None,
     ) -> Outcome:
+        request = key_of(caller, key)
         if self._batch is not None:
-            return self._handle_in_batch(command, by, decide, key)
+            return self._handle_in_batch(command, decide, request)
         for _ in range(ATTEMPTS):
-            if key is not None:
-                handled = self.find(HandledCommand, HandledCommand.id_for(key))
-                if handled is not None:
-                    handled.check_same_command(command)
-                    return Outcome(handled.result, None, repeated=True)
-            result, aggregates = decide()
-            if key is not None:
-                aggregates.append(HandledCommand(key, command, result, by))
+            repeated = self._repeated(command, request)
+            if repeated is not None:
+                return repeated
+            result, aggregates, by = decide()
+            if request is not None:
+                aggregates.append(HandledCommand(request.key, command, result, by, request.fingerprint))
             try:
                 recordings = self.save(*aggregates)
             except IntegrityError:
@@ -83,18 +102,24 @@ class CommandHandling(Application[UUID]):
         finally:
             self._batch = None
 
-    def _handle_in_batch(
-        self, command: str, by: Provenance, decide: Callable[[], Decision], key: str | None
-    ) -> Outcome:
+    def _repeated(self, command: str, request: RequestKey | None) -> Outcome | None:
+        """The first answer when this key was handled already (for the same request)."""
+        if request is None:
+            return None
+        handled = self.find(HandledCommand, HandledCommand.id_for(request.key))
+        if handled is None:
+            return None
+        handled.check_same_request(command, request.fingerprint)
+        return Outcome(handled.result, None, repeated=True)
+
+    def _handle_in_batch(self, command: str, decide: Callable[[], Decision], request: RequestKey | None) -> Outcome:
         assert self._batch is not None  # noqa: S101 - only called in batch mode
-        if key is not None:
-            handled = self.find(HandledCommand, HandledCommand.id_for(key))
-            if handled is not None:
-                handled.check_same_command(command)
-                return Outcome(handled.result, None, repeated=True)
-        result, aggregates = decide()  # works on copies: a refused command leaves the batch as it was
-        if key is not None:
-            aggregates.append(HandledCommand(key, command, result, by))
+        repeated = self._repeated(command, request)
+        if repeated is not None:
+            return repeated
+        result, aggregates, by = decide()  # works on copies: a refused command leaves the batch as it was
+        if request is not None:
+            aggregates.append(HandledCommand(request.key, command, result, by, request.fingerprint))
         for aggregate in aggregates:
             self._batch[aggregate.id] = aggregate
         if len(self._batch) >= self._batch_size:

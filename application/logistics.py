@@ -20,13 +20,13 @@ from application.errors import (
     LotNotFound,
     ShipmentNotFound,
 )
-from application.handling import CommandHandling, Outcome
+from application.access import CAMPAIGN, Caller
+from application.handling import CommandHandling, Decision, Outcome, RequestKey
 from application.identifiers import new_sscc, parse_gtin, parse_sscc
 from application.transcodings import register_domain_transcodings
 from domain.blast import Blast
 from domain.facility import Facility, FacilityKind
 from domain.lot import Lot, LotError
-from domain.provenance import Provenance
 from domain.shipment import ReceiptLine, Shipment, ShipmentLine
 from domain.stock_ledger import StockLedger, WastageReason
 
@@ -50,22 +50,24 @@ class Logistics(CommandHandling):
     # Facilities
 
     def register_facility(
-        self, code: str, name: str, kind: FacilityKind, parent: str | None, by: Provenance
+        self, code: str, name: str, kind: FacilityKind, parent: str | None, caller: Caller
     ) -> Outcome:
-        def decide() -> tuple[dict[str, str], list[Any]]:
+        def decide() -> Decision:
+            by = self.acting("register_facility", caller, parent or CAMPAIGN)
             if self.find(Facility, Facility.id_for(code)) is not None:
                 raise AlreadyExists(f"Facility {code} is already registered.")
             parent_facility = self.get_facility(parent) if parent else None
             facility = Facility.register(code, name, kind, parent_facility, by)
-            return {"code": code}, [facility, StockLedger(code, by)]
+            return {"code": code}, [facility, StockLedger(code, by)], by
 
-        return self.handle("register_facility", by, decide)
+        return self.handle("register_facility", caller, decide)
 
     def register_facilities(
-        self, rows: Iterable[tuple[str, str, FacilityKind, str | None]], by: Provenance,
+        self, rows: Iterable[tuple[str, str, FacilityKind, str | None]], caller: Caller,
         batch_size: int = 500,
     ) -> int:
         """Bulk load (reference data): parents before children; known codes skipped."""
+        by = self.acting("register_facility", caller, CAMPAIGN)
         known: dict[str, Facility] = {}
         batch: list[Facility] = []
         created = 0
@@ -95,37 +97,39 @@ class Logistics(CommandHandling):
 
     def release_lot(
         self, gtin: str, lot_number: str, expiry: date, product: str, doses_per_vial: int,
-        manufacturer: str, vials: int, by: Provenance, key: str | None = None,
+        manufacturer: str, vials: int, caller: Caller, key: RequestKey | str | None = None,
     ) -> Outcome:
         """Release a new lot into the national warehouse's stock."""
         gtin = parse_gtin(gtin)
 
-        def decide() -> tuple[dict[str, str], list[Any]]:
+        def decide() -> Decision:
+            by = self.acting("release_lot", caller, NATIONAL_WAREHOUSE)
             if self.find(Lot, Lot.id_for(gtin, lot_number)) is not None:
                 raise AlreadyExists(f"Lot {lot_number} of GTIN {gtin} was already released.")
             lot = Lot.release(gtin, lot_number, expiry, product, doses_per_vial, manufacturer, by)
             ledger = self.get_stock(NATIONAL_WAREHOUSE)
             ledger.receive(lot, vials, "release", by)
-            return {"gtin": gtin, "lot_number": lot_number}, [lot, ledger]
+            return {"gtin": gtin, "lot_number": lot_number}, [lot, ledger], by
 
-        return self.handle("release_lot", by, decide, key)
+        return self.handle("release_lot", caller, decide, key)
 
-    def quarantine_lot(self, gtin: str, lot_number: str, reason: str, by: Provenance) -> Outcome:
-        return self._change_lot(gtin, lot_number, by, lambda lot: lot.quarantine(reason, by))
+    def quarantine_lot(self, gtin: str, lot_number: str, reason: str, caller: Caller) -> Outcome:
+        return self._change_lot(gtin, lot_number, caller, lambda lot, by: lot.quarantine(reason, by))
 
-    def release_lot_from_quarantine(self, gtin: str, lot_number: str, by: Provenance) -> Outcome:
-        return self._change_lot(gtin, lot_number, by, lambda lot: lot.release_from_quarantine(by))
+    def release_lot_from_quarantine(self, gtin: str, lot_number: str, caller: Caller) -> Outcome:
+        return self._change_lot(gtin, lot_number, caller, lambda lot, by: lot.release_from_quarantine(by))
 
-    def recall_lot(self, gtin: str, lot_number: str, reason: str, by: Provenance) -> Outcome:
-        return self._change_lot(gtin, lot_number, by, lambda lot: lot.recall(reason, by))
+    def recall_lot(self, gtin: str, lot_number: str, reason: str, caller: Caller) -> Outcome:
+        return self._change_lot(gtin, lot_number, caller, lambda lot, by: lot.recall(reason, by))
 
-    def _change_lot(self, gtin: str, lot_number: str, by: Provenance, change: Any) -> Outcome:
-        def decide() -> tuple[dict[str, str], list[Any]]:
+    def _change_lot(self, gtin: str, lot_number: str, caller: Caller, change: Any) -> Outcome:
+        def decide() -> Decision:
+            by = self.acting("change_lot", caller, NATIONAL_WAREHOUSE)
             lot = self.get_lot(gtin, lot_number)
-            change(lot)
-            return {"gtin": lot.gtin, "lot_number": lot_number}, [lot]
+            change(lot, by)
+            return {"gtin": lot.gtin, "lot_number": lot_number}, [lot], by
 
-        return self.handle("change_lot", by, decide)
+        return self.handle("change_lot", caller, decide)
 
     def get_lot(self, gtin: str, lot_number: str) -> Lot:
         gtin = parse_gtin(gtin)
@@ -144,75 +148,93 @@ class Logistics(CommandHandling):
     # Shipments
 
     def pack(
-        self, origin: str, destination: str, lines: list[ShipmentLine], by: Provenance,
-        key: str | None = None,
+        self, origin: str, destination: str, lines: list[ShipmentLine], caller: Caller,
+        key: RequestKey | str | None = None,
     ) -> Outcome:
         """Pack a shipment under a new SSCC label; stock moves at dispatch."""
         lines = [ShipmentLine(parse_gtin(line.gtin), line.lot_number, line.vials) for line in lines]
 
-        def decide() -> tuple[dict[str, str], list[Any]]:
+        def decide() -> Decision:
             source = self.get_facility(origin)
+            by = self.acting("pack", caller, source.code)
             source.check_may_ship_to(self.get_facility(destination))
             ledger = self.get_stock(origin)
             for line in lines:
                 lot = self.get_lot(line.gtin, line.lot_number)
-                lot.check_usable(by.occurred_at.date())
+                lot.check_usable(by.day)
                 ledger.check_available(lot, line.vials * lot.doses_per_vial)
             sscc = new_sscc(self.company_prefix)
             shipment = Shipment.pack(sscc, origin, destination, lines, by)
-            return {"sscc": sscc}, [shipment]
+            return {"sscc": sscc}, [shipment], by
 
-        return self.handle("pack", by, decide, key)
+        return self.handle("pack", caller, decide, key)
 
-    def dispatch(self, sscc: str, by: Provenance, key: str | None = None) -> Outcome:
+    def dispatch(self, sscc: str, caller: Caller, key: RequestKey | str | None = None) -> Outcome:
         """Scan out: the shipment leaves and its vials leave the origin's stock card."""
         sscc = parse_sscc(sscc)
 
-        def decide() -> tuple[dict[str, str], list[Any]]:
+        def decide() -> Decision:
             shipment = self.get_shipment(sscc)
+            by = self.acting("dispatch", caller, shipment.origin,
+                             f"this shipment leaves from {shipment.origin}")
             shipment.dispatch(by)
             ledger = self.get_stock(shipment.origin)
             for line in shipment.lines:
                 ledger.issue(self.get_lot(line.gtin, line.lot_number), line.vials, sscc, by)
-            return {"sscc": sscc}, [shipment, ledger]
+            return {"sscc": sscc}, [shipment, ledger], by
 
-        return self.handle("dispatch", by, decide, key)
+        return self.handle("dispatch", caller, decide, key)
 
     def receive(
-        self, sscc: str, lines: list[ReceiptLine], arrival_celsius: Decimal, by: Provenance,
-        key: str | None = None,
+        self, sscc: str, lines: list[ReceiptLine], arrival_celsius: Decimal, caller: Caller,
+        key: RequestKey | str | None = None,
     ) -> Outcome:
-        """Scan in and count: accepted vials enter the destination's stock card."""
+        """Scan in and count at the shipment's destination: accepted vials enter its stock card."""
         sscc = parse_sscc(sscc)
 
-        def decide() -> tuple[dict[str, str], list[Any]]:
+        def decide() -> Decision:
             shipment = self.get_shipment(sscc)
+            by = self.acting("receive", caller, shipment.destination,
+                             f"this shipment is addressed to {shipment.destination}")
             shipment.receive(lines, arrival_celsius, by)
             ledger = self.get_stock(shipment.destination)
             for line in lines:
                 if line.accepted > 0:
                     ledger.receive(self.get_lot(line.gtin, line.lot_number), line.accepted, sscc, by)
-            return {"sscc": sscc}, [shipment, ledger]
+            return {"sscc": sscc}, [shipment, ledger], by
 
-        return self.handle("receive", by, decide, key)
+        return self.handle("receive", caller, decide, key)
 
-    def cancel(self, sscc: str, reason: str, by: Provenance) -> Outcome:
-        return self._change_shipment(sscc, by, lambda shipment: shipment.cancel(reason, by))
+    def cancel(self, sscc: str, reason: str, caller: Caller) -> Outcome:
+        return self._change_shipment(sscc, caller, "cancel", lambda s: s.origin,
+                                     lambda shipment, by: shipment.cancel(reason, by))
 
-    def record_temperature(self, sscc: str, celsius: Decimal, by: Provenance) -> Outcome:
+    def record_temperature(self, sscc: str, celsius: Decimal, caller: Caller) -> Outcome:
+        """A reading in transit, by the sender or the receiver."""
         return self._change_shipment(
-            sscc, by, lambda shipment: shipment.record_temperature(celsius, by)
+            sscc, caller, "record_temperature", self._end_in_scope(caller),
+            lambda shipment, by: shipment.record_temperature(celsius, by),
         )
 
-    def _change_shipment(self, sscc: str, by: Provenance, change: Any) -> Outcome:
+    def _end_in_scope(self, caller: Caller) -> Any:
+        return lambda s: s.destination if self.within(caller.scope, s.destination) else s.origin
+
+    def _change_shipment(self, sscc: str, caller: Caller, name: str, where: Any, change: Any) -> Outcome:
         sscc = parse_sscc(sscc)
 
-        def decide() -> tuple[dict[str, str], list[Any]]:
+        def decide() -> Decision:
             shipment = self.get_shipment(sscc)
-            change(shipment)
-            return {"sscc": sscc}, [shipment]
+            by = self.acting(name, caller, where(shipment))
+            change(shipment, by)
+            return {"sscc": sscc}, [shipment], by
 
-        return self.handle("change_shipment", by, decide)
+        return self.handle(name, caller, decide)
+
+    def shipment_for(self, sscc: str, caller: Caller) -> Shipment:
+        """A shipment for someone who may see it: at its origin or its destination."""
+        shipment = self.get_shipment(sscc)
+        self.check_readable(caller, "read_logistics", shipment.origin, shipment.destination)
+        return shipment
 
     def get_shipment(self, sscc: str) -> Shipment:
         sscc = parse_sscc(sscc)
@@ -225,28 +247,34 @@ class Logistics(CommandHandling):
 
     def record_wastage(
         self, facility: str, gtin: str, lot_number: str, doses: int, reason: WastageReason,
-        note: str, by: Provenance, key: str | None = None,
+        note: str, caller: Caller, key: RequestKey | str | None = None,
     ) -> Outcome:
-        def decide() -> tuple[dict[str, str], list[Any]]:
+        def decide() -> Decision:
+            by = self.acting("record_wastage", caller, self.get_facility(facility).code)
             ledger = self.get_stock(facility)
             ledger.waste(self.get_lot(gtin, lot_number), doses, reason, note, by)
-            return {"facility": facility}, [ledger]
+            return {"facility": facility}, [ledger], by
 
-        return self.handle("record_wastage", by, decide, key)
+        return self.handle("record_wastage", caller, decide, key)
 
     def record_count(
-        self, facility: str, gtin: str, lot_number: str, vials: int, by: Provenance,
-        loose_doses: int = 0, key: str | None = None,
+        self, facility: str, gtin: str, lot_number: str, vials: int, caller: Caller,
+        loose_doses: int = 0, key: RequestKey | str | None = None,
     ) -> Outcome:
         """A physical count: the difference is recorded as an adjustment."""
 
-        def decide() -> tuple[dict[str, str], list[Any]]:
+        def decide() -> Decision:
+            by = self.acting("record_count", caller, self.get_facility(facility).code)
             ledger = self.get_stock(facility)
             lot = self.get_lot(gtin, lot_number)
             difference = ledger.count(lot, vials * lot.doses_per_vial + loose_doses, by)
-            return {"facility": facility, "difference_doses": str(difference)}, [ledger]
+            return {"facility": facility, "difference_doses": str(difference)}, [ledger], by
 
-        return self.handle("record_count", by, decide, key)
+        return self.handle("record_count", caller, decide, key)
+
+    def stock_for(self, facility: str, caller: Caller) -> StockLedger:
+        self.check_readable(caller, "read_logistics", self.get_facility(facility).code)
+        return self.get_stock(facility)
 
     def suggest_lots(self, facility: str, gtin: str, vials: int, on: date) -> list[tuple[str, int]]:
         """Lots to pack, earliest expiry first, skipping quarantined or recalled ones."""

@@ -24,6 +24,7 @@ from eventsourcing.persistence import StoredEvent
 
 from application.handling import CommandHandling
 from application.people import InvalidPersonalData, parse_nik, parse_phone, recipient_id_for
+from application.access import CAMPAIGN, Caller
 from domain.provenance import Provenance
 from domain.recipient import Category, Recipient
 
@@ -135,11 +136,12 @@ class TargetLists(CommandHandling):
         return result
 
     def import_targets(
-        self, rows: Iterable[tuple[int, dict[str, str]]], phase: int, source: str, by: Provenance,
+        self, rows: Iterable[tuple[int, dict[str, str]]], phase: int, source: str, caller: Caller,
         batch_size: int = 1000, workers: int = 0,
     ) -> Iterator[ImportBatch]:
         """Validate, deduplicate by NIK and write in batches; yields each batch's tally.
         Importing the same list again writes nothing."""
+        by = self.acting("import_targets", caller, CAMPAIGN)
         rows = iter(rows)
         chunks = iter(lambda: list(islice(rows, batch_size)), [])
         if workers <= 0:

@@ -5,7 +5,7 @@ lag is the funnel's, behind commands issued at a steady rate.
 
     python -m bench.projections [--database-url URL] [--scale 0.42] [--keep-schema NAME]
 
-The scenario (``interfaces.cli.jan2021.Rollout``) is generated through the
+The scenario (``interfaces.scenarios.jan2021.Rollout``) is generated through the
 use cases into a fresh store (on PostgreSQL a new schema, dropped at the
 end), or once into a kept schema (``--keep-schema``) that later runs reuse.
 
@@ -59,7 +59,7 @@ from bench.store import CONFIG, DEFAULT_URL, backend, fresh_settings, machine, r
 from domain.provenance import Provenance
 from domain.recipient import Recipient
 from interfaces.bootstrap import create_schema, open_campaign, open_read_models
-from interfaces.cli.jan2021 import Rollout
+from interfaces.scenarios.jan2021 import Rollout
 from interfaces.settings import Settings, event_store_env
 from interfaces.sms.outbox import OutboxGateway
 from projections.catalog import open_read_model

@@ -7,6 +7,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.calendar import zone_of_province
 from domain.errors import RuleBroken
 from domain.provenance import Provenance
 
@@ -86,6 +87,24 @@ class Facility(Aggregate):
             wanted = expected.value.replace("_", " ") if expected else "no parent"
             msg = f"Facility {code} is a {kind.value.replace('_', ' ')}: its parent must be a {wanted}."
             raise WrongParent(msg)
+
+    @property
+    def province(self) -> str:
+        """The province it lies in (Bio Farma: Bandung, Jawa Barat)."""
+        if self.kind is FacilityKind.NATIONAL_WAREHOUSE:
+            return "32"
+        if self.kind is FacilityKind.PROVINCE_OFFICE:
+            return self.code
+        return (self.parent or "")[:2]
+
+    @property
+    def zone(self) -> str:
+        """Its time zone (WIB, WITA or WIT), from its province."""
+        return zone_of_province(self.province)
+
+    @property
+    def gives_doses(self) -> bool:
+        return self.kind in (FacilityKind.PUSKESMAS, FacilityKind.HOSPITAL)
 
     def label(self) -> str:
         return f"{self.name} ({self.code})"

@@ -81,7 +81,7 @@ class Lot(Aggregate):
         by: Provenance,
     ) -> Lot:
         check_positive(doses_per_vial, "Doses per vial")
-        if expiry <= by.occurred_at.date():
+        if expiry <= by.day:
             msg = f"Lot {lot_number} expired on {expiry.isoformat()}: an expired lot cannot be released."
             raise ExpiredLot(msg)
         return cls(gtin, lot_number, expiry, product, doses_per_vial, manufacturer, by)

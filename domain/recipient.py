@@ -7,6 +7,7 @@ event store encrypts at rest.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
@@ -15,6 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import RuleBroken
+from domain.facility import Facility
 from domain.provenance import Provenance
 
 MAX_DOSES = 2
@@ -74,6 +76,10 @@ class RecipientError(RuleBroken):
 
 
 class WrongPhoneDigits(RecipientError):
+    pass
+
+
+class WrongPlace(RecipientError):
     pass
 
 
@@ -158,9 +164,40 @@ class Recipient(Aggregate):
     # Registration
 
     def check_phone_digits(self, last_four: str) -> None:
-        if not self.phone or self.phone[-4:] != last_four:
+        if not self.phone_digits_match(last_four):
             msg = "The last four digits do not match the phone number on the target list."
             raise WrongPhoneDigits(msg)
+
+    def phone_digits_match(self, last_four: str) -> bool:
+        return bool(self.phone) and len(last_four) == 4 and hmac.compare_digest(self.phone[-4:], last_four)
+
+    def check_booking_place(self, place: Facility) -> None:
+        """A booking is at a puskesmas or hospital of the recipient's own district."""
+        if not place.gives_doses:
+            msg = f"{place.label()} does not give doses: choose a puskesmas or hospital in {self.district}."
+            raise WrongPlace(msg)
+        if place.parent != self.district:
+            msg = f"{place.label()} is not in your district ({self.district}): choose a puskesmas there."
+            raise WrongPlace(msg)
+
+    def move_booking(self, facility: str, day: date, by: Provenance) -> None:
+        self.check_registered()
+        if self.doses and len(self.doses) >= MAX_DOSES:
+            raise NoMoreDoses("Both doses have been given: there is no booking to move.")
+        self._booking_moved(facility, day, self.district, self.phase, by)
+
+    @event("BookingMoved")
+    def _booking_moved(self, facility: str, day: date, district: str, phase: int, by: Provenance) -> None:
+        self.facility = facility
+        self.day = day
+
+    def record_access(self, purpose: str, by: Provenance) -> None:
+        """Someone was shown this person's unmasked data (desk 1, a field visit)."""
+        self._personal_data_read(purpose, self.district, self.phase, by)
+
+    @event("PersonalDataRead")
+    def _personal_data_read(self, purpose: str, district: str, phase: int, by: Provenance) -> None:
+        pass
 
     def register(self, channel: Channel, facility: str, day: date, ticket: str, by: Provenance) -> None:
         if self.is_registered:
@@ -210,9 +247,9 @@ class Recipient(Aggregate):
             raise NoMoreDoses(f"Both doses have been given (last on {self.doses[-1].day}).")
         if result is not ScreeningResult.ELIGIBLE and not reason.strip():
             raise ScreeningIncomplete("Give the reason the vaccination is postponed or not given.")
-        if result is ScreeningResult.POSTPONED and (until is None or until <= by.occurred_at.date()):
+        if result is ScreeningResult.POSTPONED and (until is None or until <= by.day):
             raise ScreeningIncomplete("A postponement needs the date to come back, after today.")
-        self._screened(result, reason, until, by.occurred_at.date(), self.district, self.phase, by)
+        self._screened(result, reason, until, by.day, self.district, self.phase, by)
 
     @event("Screened")
     def _screened(
@@ -245,7 +282,7 @@ class Recipient(Aggregate):
         self, ticket: str, gtin: str, lot_number: str, vaccinator: str, interval_days: int,
         next_ticket: str, by: Provenance,
     ) -> int:
-        day = by.occurred_at.date()
+        day = by.day
         number = self.check_may_vaccinate(ticket, day)
         dose2_due = day + timedelta(days=interval_days) if number == 1 else None
         self._vaccinated(number, gtin, lot_number, by.facility, vaccinator, day, dose2_due,

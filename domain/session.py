@@ -53,3 +53,11 @@ class VaccinationSession(Aggregate):
     @event("Booked")
     def _booked(self, recipient_id: UUID, by: Provenance) -> None:
         self.booked += 1
+
+    def cancel_booking(self, recipient_id: UUID, by: Provenance) -> None:
+        """A booking moved elsewhere frees its place."""
+        self._booking_cancelled(recipient_id, by)
+
+    @event("BookingCancelled")
+    def _booking_cancelled(self, recipient_id: UUID, by: Provenance) -> None:
+        self.booked -= 1

@@ -93,7 +93,7 @@ class StockLedger(Aggregate):
 
     def issue(self, lot: Lot, vials: int, reference: str, by: Provenance) -> None:
         check_positive(vials, f"Vials of lot {lot.lot_number}")
-        lot.check_usable(by.occurred_at.date())
+        lot.check_usable(by.day)
         doses = vials * lot.doses_per_vial
         self.check_available(lot, doses)
         self._issued(self.facility, lot.gtin, lot.lot_number, vials, doses, reference, by)
@@ -108,7 +108,7 @@ class StockLedger(Aggregate):
 
     def administer(self, lot: Lot, doses: int, reference: str, by: Provenance) -> None:
         check_positive(doses, "Doses given")
-        lot.check_usable(by.occurred_at.date())
+        lot.check_usable(by.day)
         self.check_available(lot, doses)
         self._administered(self.facility, lot.gtin, lot.lot_number, doses, reference, by)
 

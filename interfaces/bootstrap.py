@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 
 from application.campaign import Campaign
+from application.sms import SmsGateway
 from application.target_lists import Regions
 from interfaces.reference_data import kecamatan_codes
 from interfaces.settings import Settings, event_store_env
+from interfaces.throttle import Limit, Throttle
 from projections.catalog import READ_MODELS, open_read_model
 from projections.follower import Follower
 from projections.read_model import ReadModel
@@ -19,11 +24,47 @@ def regions() -> Regions:
     return Regions.of(kecamatan_codes())
 
 
-def open_campaign(settings: Settings | None = None, *, create_tables: bool | None = None) -> Campaign:
-    settings = settings or Settings()
+@cache
+def default_settings() -> Settings:
+    """The settings of this process (environment, .env, var/secrets.env), read once."""
+    return Settings()
+
+
+def open_campaign(settings: Settings | None = None, *, create_tables: bool | None = None,
+                  sms: SmsGateway | None = None, clock: Callable[[], datetime] | None = None) -> Campaign:
+    settings = settings or default_settings()
     campaign = Campaign(event_store_env(settings, create_tables=create_tables))
     campaign.regions = regions()
+    campaign.offline_window = timedelta(hours=settings.offline_window_hours)
+    campaign.sms = sms
+    if clock is not None:
+        campaign.clock = clock
     return campaign
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Failed logins per username (strict) and per address (generous: carrier NAT),
+    public registration requests per address and failed proofs per NIK."""
+
+    login_user: Limit
+    login_address: Limit
+    registration_address: Limit
+    registration_nik: Limit
+
+
+def limits(settings: Settings) -> Limits:
+    lockout = settings.login_lockout_minutes * 60.0
+    return Limits(
+        login_user=Limit("login-user", settings.login_failures_per_user, lockout, lockout),
+        login_address=Limit("login-addr", settings.login_failures_per_address, lockout, lockout),
+        registration_address=Limit("reg-addr", settings.registrations_per_address_per_hour, 3600, 600),
+        registration_nik=Limit("reg-nik", settings.registration_failures_per_nik, 3600, 3600),
+    )
+
+
+def open_throttle(settings: Settings) -> Throttle:
+    return Throttle(settings)
 
 
 def create_schema(settings: Settings) -> list[str]:
@@ -44,9 +85,11 @@ def open_sms_gateway(settings: Settings):  # -> OutboxGateway | HttpGateway
     return OutboxGateway(settings.sms_outbox, settings.sms_outbox_rate_per_second)
 
 
-def open_read_models(settings: Settings, *, create_tables: bool | None = None) -> dict[str, ReadModel]:
+def open_read_models(settings: Settings, *, create_tables: bool | None = None,
+                     only: list[str] | None = None) -> dict[str, ReadModel]:
+    """The read models (``only`` these names, when given) on the settings' store."""
     env = event_store_env(settings, create_tables=create_tables)
-    return {name: open_read_model(cls, env) for name, cls in READ_MODELS.items()}
+    return {name: open_read_model(cls, env) for name, cls in READ_MODELS.items() if only is None or name in only}
 
 
 class BackgroundFollowers:

@@ -8,6 +8,8 @@ from urllib.parse import unquote, urlparse
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from application.campaign import DEFAULT_DAILY_CAPACITY, DEFAULT_DOSE_INTERVAL_DAYS
+
 DEFAULT_SQLITE = Path("var") / "rantai.sqlite"
 SECRETS_FILE = Path("var") / "secrets.env"
 
@@ -27,8 +29,8 @@ class Settings(BaseSettings):
     aggregate_cache_size: int = 10000  # aggregates kept in memory, fast-forwarded on each load
     cipher_key: str | None = None  # AES key (base64) encrypting every stored event
     nik_secret: str | None = None  # HMAC secret keying recipients by NIK
-    daily_capacity: int = 100  # doses per puskesmas session per day
-    dose_interval_days: int = 14  # CoronaVac: dose 2 from 14 days after dose 1
+    daily_capacity: int = DEFAULT_DAILY_CAPACITY  # doses per puskesmas session per day
+    dose_interval_days: int = DEFAULT_DOSE_INTERVAL_DAYS  # CoronaVac: dose 2 from 14 days after dose 1
     sms_gateway: str = "outbox"  # outbox | http
     sms_outbox: str = str(Path("var") / "sms-outbox.sqlite")
     sms_http_url: str = "https://api.africastalking.com/version1/messaging"
@@ -37,6 +39,14 @@ class Settings(BaseSettings):
     sms_sender: str = "KEMENKES"
     sms_rate_per_second: float = 50.0  # http provider's limit
     sms_outbox_rate_per_second: float = 0  # 0: as fast as the disk allows
+    gateway_secret: str | None = None  # shared with the SMS/USSD provider; callbacks without it get 401
+    offline_window_hours: int = 72  # how old a device's scan time may be
+    secure_cookies: bool = False  # set behind HTTPS: the session cookie gets Secure
+    login_failures_per_user: int = 5  # then locked out for login_lockout_minutes (an admin can lift it)
+    login_failures_per_address: int = 100  # generous: many phones share one carrier address
+    login_lockout_minutes: int = 15
+    registrations_per_address_per_hour: int = 600
+    registration_failures_per_nik: int = 5  # per hour, then that NIK waits an hour
 
 
 class MissingSecrets(RuntimeError):
@@ -51,11 +61,18 @@ def ensure_secrets(path: Path = SECRETS_FILE) -> bool:
 
     from eventsourcing.cryptography import AESCipher
 
-    if os.environ.get("RANTAI_CIPHER_KEY") or path.exists():
+    if os.environ.get("RANTAI_CIPHER_KEY"):
+        return False
+    if path.exists():
+        if "RANTAI_GATEWAY_SECRET=" not in path.read_text():  # written before gateways had a secret
+            with path.open("a") as file:
+                file.write(f"RANTAI_GATEWAY_SECRET={secrets.token_urlsafe(24)}\n")
+            return True
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         f"RANTAI_CIPHER_KEY={AESCipher.create_key(32)}\nRANTAI_NIK_SECRET={secrets.token_urlsafe(32)}\n"
+        f"RANTAI_GATEWAY_SECRET={secrets.token_urlsafe(24)}\n"
     )
     path.chmod(0o600)
     return True
@@ -82,9 +99,7 @@ def event_store_env(settings: Settings, *, create_tables: bool | None = None) ->
     }
     url = urlparse(settings.database_url)
     if url.scheme == "sqlite":
-        path = Path(unquote(url.path.removeprefix("/")) if url.netloc == "" else url.netloc + url.path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        env |= {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+        env |= {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(sqlite_path(settings))}
     elif url.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         env |= {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -102,3 +117,11 @@ def event_store_env(settings: Settings, *, create_tables: bool | None = None) ->
         msg = f"RANTAI_DATABASE_URL must start with sqlite:/// or postgresql:// (got {url.scheme}://)"
         raise ValueError(msg)
     return env
+
+
+def sqlite_path(settings: Settings) -> Path:
+    """The SQLite event store's file (its folder created)."""
+    url = urlparse(settings.database_url)
+    path = Path(unquote(url.path.removeprefix("/")) if url.netloc == "" else url.netloc + url.path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

@@ -17,7 +17,7 @@ from application.campaign import Campaign, RecipientNotFound
 from application.errors import ApplicationError
 from application.people import InvalidPersonalData, parse_phone
 from domain.errors import RuleBroken
-from domain.provenance import Provenance
+from domain.phase import RegistrationClosed
 from domain.recipient import Channel, Recipient
 from domain.session import SessionFull
 
@@ -91,9 +91,10 @@ class Menu:
             self.retry("NIK harus 16 angka dan sesuai KTP.")
             return ""
         except RecipientNotFound:
-            return "END NIK Anda tidak ada dalam daftar sasaran tahap ini. Hubungi dinas kesehatan setempat."
-        if recipient.phone != self.phone:
-            return "END Nomor HP ini tidak sesuai dengan data sasaran untuk NIK tersebut. Gunakan nomor yang menerima SMS."
+            recipient = None
+        if recipient is None or recipient.phone != self.phone:  # one answer: the list's members stay private
+            return ("END NIK dan nomor HP ini tidak cocok dengan data sasaran. Gunakan nomor yang menerima SMS, "
+                    "atau hubungi dinas kesehatan setempat.")
         return recipient
 
     def take_check(self, given: str) -> str | None:
@@ -110,6 +111,10 @@ class Menu:
             return found or None
         if found.is_registered:
             return f"END Anda sudah terdaftar: {self._facility_name(found.facility)}, {show_day(found.day)}. Tiket: {found.ticket}"
+        try:
+            self.campaign.calendar(found.phase).check_open(self.now)
+        except RegistrationClosed:
+            return "END Pendaftaran sudah ditutup. Petugas lapangan akan mengunjungi Anda."
         self.recipient = found
         self.advance("kecamatan")
         return None
@@ -143,10 +148,11 @@ class Menu:
     def take_facility(self, given: str) -> str | None:
         picked = self._pick(given, self.facilities)
         if picked:
-            self.choice = (*picked, self.now.date())
-            self.days = self.campaign.free_days(picked[0], self.now.date(), count=5)
+            assert self.recipient is not None  # noqa: S101 - reached only after the NIK step
+            self.days = self.campaign.bookable_days(picked[0], self.recipient.phase, count=5)
+            self.choice = (*picked, self.days[0] if self.days else self.now.date())
             if not self.days:
-                return "END Maaf, jadwal di tempat ini penuh untuk 3 minggu ke depan. Pilih tempat lain lewat *119#."
+                return "END Maaf, jadwal di tempat ini penuh. Pilih tempat lain lewat *119#."
             self.advance("day")
         return None
 
@@ -171,12 +177,13 @@ class Menu:
             self.retry("Pilih 1 untuk Ya atau 2 untuk Batal.")
             return None
         code, name, day = self.choice
-        by = Provenance("self:ussd", code, "ussd", self.now)
         try:
-            outcome = self.campaign.register(self.nik, None, Channel.USSD, code, day, by, phone=self.phone)
+            outcome = self.campaign.register(self.nik, None, Channel.USSD, code, day, phone=self.phone)
         except SessionFull as full:
             other = ", ".join(show_day(d) for d in full.free_days) or "tidak ada"
             return f"END Maaf, {name} sudah penuh pada {show_day(day)}. Tanggal lain: {other}. Hubungi *119# lagi."
+        except RegistrationClosed:
+            return "END Pendaftaran sudah ditutup. Petugas lapangan akan mengunjungi Anda."
         return (f"END Terima kasih, pendaftaran berhasil. Tiket: {outcome.result['ticket']}. "
                 f"Datang ke {name} pada {show_day(day)} dengan KTP.")
 

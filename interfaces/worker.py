@@ -28,9 +28,9 @@ import time
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 
-from interfaces.bootstrap import open_campaign
-from interfaces.settings import Settings, event_store_env
-from projections.catalog import READ_MODELS, open_read_model
+from interfaces.bootstrap import default_settings, open_campaign, open_read_models
+from interfaces.settings import event_store_env
+from projections.catalog import READ_MODELS
 from projections.follower import PAGE_SIZE, Follower
 
 PAGE_SIZE_VARIABLE = "RANTAI_PROJECTION_PAGE_SIZE"
@@ -49,7 +49,7 @@ def page_size() -> int:
 
 def follower_settings() -> Settings:
     """A follower needs two connections to the event store: its listener and its reads."""
-    return Settings().model_copy(update={"postgres_pool_size": 2, "postgres_max_overflow": 1})
+    return default_settings().model_copy(update={"postgres_pool_size": 2, "postgres_max_overflow": 1})
 
 
 def configure_logging() -> None:
@@ -64,9 +64,8 @@ def follow_read_model(name: str) -> None:
         signal.signal(signum, lambda *_: stop.set())
     watch_supervisor(stop)
     settings = follower_settings()
-    env = event_store_env(settings)
     campaign = open_campaign(settings)
-    model = open_read_model(READ_MODELS[name], env)
+    model = open_read_models(settings, only=[name])[name]
     try:
         follower = Follower(campaign, model, page_size())
         log.info("read model %s: following from position %d", name, follower.position)
@@ -162,7 +161,7 @@ class Supervisor:
 def run_worker(only: str | None = None) -> None:
     """Follow every read model (each in its own process), or only ``only`` in this one."""
     configure_logging()
-    event_store_env(Settings())  # missing secrets, a wrong URL or page size: say so once, not once per child
+    event_store_env(default_settings())  # missing secrets, a wrong URL or page size: say so once, not once per child
     page_size()
     if only:
         follow_read_model(only)

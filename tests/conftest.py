@@ -26,6 +26,7 @@ pytest_plugins = ["tests.worked_scenarios"]
 TEST_SECRETS = {
     "cipher_key": "0" * 43 + "=",  # 32 zero bytes, base64: tests only
     "nik_secret": "test-nik-secret",
+    "gateway_secret": "test-gateway-secret",
 }
 
 POSTGRES_URL = os.environ.get(
@@ -95,8 +96,11 @@ def rantai(settings: Settings, app, monkeypatch):  # app: creates the tables
     from interfaces.cli.main import app as cli
     from tests.scenario import cli_env
 
+    from interfaces.bootstrap import default_settings
+
     for key, value in cli_env(settings).items():
         if key.startswith("RANTAI_"):
             monkeypatch.setenv(key, value)
+    default_settings.cache_clear()  # the CLI reads its settings once per process: here, once per test
     runner = CliRunner()
     return lambda *args: runner.invoke(cli, list(args))

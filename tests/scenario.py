@@ -16,7 +16,8 @@ from stdnum import ean
 
 from application.logistics import NATIONAL_WAREHOUSE, Logistics
 from domain.facility import FacilityKind
-from domain.provenance import Provenance
+from application.access import Caller
+from domain.user import Role
 from domain.shipment import ReceiptLine, ShipmentLine
 from projections.follower import Follower
 
@@ -36,10 +37,17 @@ class ColdChain:
     now: datetime = JAN_3
     ssccs: list[str] = field(default_factory=list)
 
-    def by(self, facility: str, actor: str = "staff", device: str = "scanner-1") -> Provenance:
-        return Provenance(actor, facility, device, self.now)
+    def by(self, facility: str = "", actor: str = "staff", device: str = "scanner-1") -> Caller:
+        """The server's operator (full rights) acting as ``actor`` at the scenario's time;
+        the server decides the facility, so ``facility`` is only a reminder for the reader."""
+        return Caller.operator(actor, occurred_at=self.now, device=device)
+
+    def user(self, role: Role, scope: str, name: str = "user") -> Caller:
+        """A logged-in user: role and scope checked, the time the server's (the scenario's)."""
+        return Caller(name, role, scope, "phone-1")
 
     def build(self) -> ColdChain:
+        self.app.clock = lambda: self.now
         admin = self.by(NATIONAL_WAREHOUSE, "admin")
         rows = [
             (NATIONAL_WAREHOUSE, "PT Bio Farma", FacilityKind.NATIONAL_WAREHOUSE, None),
@@ -132,6 +140,6 @@ def cli_env(settings: Any) -> dict[str, str]:
     env.update({
         "RANTAI_DATABASE_URL": settings.database_url, "RANTAI_POSTGRES_SCHEMA": settings.postgres_schema,
         "RANTAI_CIPHER_KEY": settings.cipher_key, "RANTAI_NIK_SECRET": settings.nik_secret,
-        "RANTAI_SMS_OUTBOX": settings.sms_outbox,
+        "RANTAI_SMS_OUTBOX": settings.sms_outbox, "RANTAI_GATEWAY_SECRET": settings.gateway_secret,
     })
     return env

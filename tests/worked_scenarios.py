@@ -11,7 +11,7 @@ from domain.recipient import Channel, ScreeningResult, Severity
 from domain.shipment import ShipmentLine
 from domain.stock_ledger import WastageReason
 from interfaces.sms.outbox import OutboxGateway
-from tests.application.test_recipients import PUSKESMAS, at, import_rows
+from tests.application.test_recipients import PUSKESMAS, at, import_rows, open_phase
 from tests.scenario import BIOFARMA_VAC, CORONAVAC, ColdChain, nik, target_row
 
 
@@ -51,7 +51,8 @@ def vaccinations(chain: ColdChain, settings) -> ColdChain:
     import_rows(chain.app, [target_row(i) for i in (1, 2, 3)], by)
     blast = chain.app.start_blast(1, ["32.73"], "Daftar ulang", datetime(2021, 1, 13, 17, tzinfo=UTC), by)
     list(chain.app.send_blast(blast.id, OutboxGateway(settings.sms_outbox), by))
-    chain.app.record_delivery(chain.app.recipient_id(nik(serial=3)), "m-3", False, "AbsentSubscriber", by)
+    open_phase(chain)
+    chain.app.record_delivery(blast.message_id(chain.app.recipient_id(nik(serial=3))), False, "AbsentSubscriber")
     day1, day2 = date(2021, 1, 14), date(2021, 1, 28)
     tickets = [chain.app.register(nik(serial=s), f"{s:04d}", channel, PUSKESMAS, day1, chain.by("web")).result["ticket"]
                for s, channel in ((1, Channel.WEB), (2, Channel.USSD))]

@@ -6,22 +6,38 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from application.accounts import WeakPassword
 from application.errors import (
     AlreadyExists,
     ApplicationError,
     ConcurrentUpdate,
+    Forbidden,
     InvalidIdentifier,
+    NotAuthenticated,
     NotFound,
+    OutsideTimeWindow,
+    TooManyAttempts,
 )
 from application.people import InvalidPersonalData
 from domain.errors import RuleBroken
+from domain.idempotency import KeyReused
+from domain.user import InvalidUsername
+from interfaces.api.security import CsrfMissing
 from interfaces.scanner.digital_link import ScanNotUnderstood
 
 STATUS = [
+    (CsrfMissing, 403),
+    (NotAuthenticated, 401),
+    (Forbidden, 403),
+    (TooManyAttempts, 429),
     (NotFound, 404),
     (InvalidIdentifier, 422),
     (ScanNotUnderstood, 422),
     (InvalidPersonalData, 422),
+    (OutsideTimeWindow, 422),
+    (KeyReused, 422),
+    (WeakPassword, 422),
+    (InvalidUsername, 422),
     (AlreadyExists, 409),
     (ConcurrentUpdate, 409),
     (RuleBroken, 409),
@@ -34,7 +50,12 @@ def _answer(request: Request, error: Exception) -> JSONResponse:
     content: dict[str, object] = {"error": type(error).__name__, "message": str(error)}
     if getattr(error, "free_days", None):
         content["free_days"] = [day.isoformat() for day in error.free_days]
-    return JSONResponse(status_code=status, content=content)
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, TooManyAttempts):
+        headers["Retry-After"] = str(error.retry_after)
+    return JSONResponse(status_code=status, content=content, headers=headers)
 
 
 def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -43,7 +64,7 @@ def _invalid_request(request: Request, error: RequestValidationError) -> JSONRes
         where = ".".join(str(part) for part in item["loc"] if part not in ("body", "header"))
         problems.append(f"{where}: {item['msg']}")
     message = "Some fields are missing or wrong: " + "; ".join(problems)
-    return JSONResponse(status_code=422, content={"error": "InvalidRequest", "message": message})
+    return JSONResponse(status_code=422, content={"error": "InvalidRequest", "message": message[:500]})
 
 
 def register_error_handlers(api: FastAPI) -> None:

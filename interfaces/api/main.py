@@ -2,45 +2,69 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import hashlib
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, nullcontext
+from datetime import datetime
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from interfaces.api.errors import register_error_handlers
 from interfaces.api.routers import (
     dashboard,
     districts,
+    login,
     registrations,
     reports,
     scans,
     shipments,
     stock,
+    users,
     vaccinations,
 )
-from interfaces.bootstrap import BackgroundFollowers, open_campaign, open_read_models, open_sms_gateway
+from interfaces.bootstrap import (
+    BackgroundFollowers,
+    default_settings,
+    limits,
+    open_campaign,
+    open_read_models,
+    open_sms_gateway,
+    open_throttle,
+)
 from interfaces.settings import Settings
 
+STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+
+def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        config = settings or Settings()
-        api.state.campaign = open_campaign(config)
+        config = settings or default_settings()
         api.state.sms = open_sms_gateway(config)
+        api.state.campaign = open_campaign(config, sms=api.state.sms, clock=clock)
         api.state.read_models = open_read_models(config)
+        api.state.throttle = open_throttle(config)
+        api.state.limits = limits(config)
+        api.state.gateway_secret = config.gateway_secret
+        api.state.secure_cookies = config.secure_cookies
+        api.state.csrf_secret = hashlib.sha256(b"rantai-csrf:" + (config.cipher_key or "").encode()).digest()
         embedded = config.database_url.startswith("sqlite")
         with BackgroundFollowers(api.state.campaign, api.state.read_models) if embedded else nullcontext():
             yield
         for model in api.state.read_models.values():
             model.view.datastore.close()
+        api.state.throttle.close()
         api.state.sms.close()
         api.state.campaign.close()
 
     api = FastAPI(title="Rantai", summary="Vaccine track and trace", lifespan=lifespan)
     register_error_handlers(api)
-    for module in (shipments, stock, scans, registrations, vaccinations, districts, reports, dashboard):
+    for module in (login, users, shipments, stock, scans, registrations, vaccinations, districts, reports,
+                   dashboard):
         api.include_router(module.router)
+    api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @api.get("/health", tags=["health"])
     def health() -> dict[str, str]:

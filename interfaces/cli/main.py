@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from application.errors import ApplicationError
-from application.campaign import Campaign
-from domain.errors import RuleBroken
-from interfaces.bootstrap import create_schema, open_campaign
+from interfaces.bootstrap import create_schema, default_settings, open_sms_gateway
 from interfaces.cli import projections as projections_cli
 from interfaces.cli import reports as reports_cli
 from interfaces.cli import targets as targets_cli
-from interfaces.settings import SECRETS_FILE, Settings, ensure_secrets
+from interfaces.cli import users as users_cli
+from interfaces.cli.terminal import campaign, console, operator, progress_bar
+from interfaces.settings import SECRETS_FILE, ensure_secrets
 
 app = typer.Typer(help="Rantai: track and trace for the vaccination campaign.", no_args_is_help=True)
 db = typer.Typer(help="The event store.", no_args_is_help=True)
@@ -28,27 +23,16 @@ app.add_typer(targets_cli.blast, name="blast")
 app.add_typer(projections_cli.projections, name="projections")
 app.command()(projections_cli.worker)
 app.add_typer(reports_cli.reports, name="report")
-console = Console()
-
-
-@contextmanager
-def campaign(create_tables: bool | None = None) -> Iterator[Campaign]:
-    application = open_campaign(Settings(), create_tables=create_tables)
-    try:
-        yield application
-    except (RuleBroken, ApplicationError) as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
-    finally:
-        application.close()
+app.add_typer(users_cli.users, name="users")
 
 
 @db.command("init")
 def db_init() -> None:
     """Create the event store's tables (once, before serving processes start)."""
     if ensure_secrets():
-        console.print(f"New encryption key and NIK secret written to {SECRETS_FILE} (keep it safe).")
-    names = create_schema(Settings())
+        console.print(f"New keys (encryption, NIK secret, gateway secret) written to {SECRETS_FILE} (keep it safe).")
+        default_settings.cache_clear()
+    names = create_schema(default_settings())
     console.print(f"Event store and read models ready ({', '.join(names)}).")
 
 
@@ -58,7 +42,7 @@ def demo(
     scale: float = typer.Option(0.01, help="jan2021 only: 1.0 is 500,000 health workers in 91 districts"),
 ) -> None:
     """Load a demo: a small January 2021 cold chain, or the whole rollout of 3–15 January."""
-    from interfaces.cli.demo import is_loaded, run_demo
+    from interfaces.scenarios.demo import is_loaded, run_demo
 
     if scenario == "jan2021":
         replay_rollout(scale)
@@ -89,11 +73,9 @@ def demo(
 def replay_rollout(scale: float) -> None:
     import time
 
-    from interfaces.bootstrap import open_sms_gateway
-    from interfaces.cli.jan2021 import Rollout, rollout_loaded
-    from interfaces.cli.targets import progress_bar
+    from interfaces.scenarios.jan2021 import Rollout, rollout_loaded
 
-    gateway = open_sms_gateway(Settings())
+    gateway = open_sms_gateway(default_settings())
     started = time.perf_counter()
     with campaign() as application, progress_bar() as bar:
         if rollout_loaded(application):
@@ -116,7 +98,7 @@ def replay_rollout(scale: float) -> None:
 def shipment_show(sscc: str) -> None:
     """Show a shipment: route, lines, receipt and temperatures."""
     with campaign() as application:
-        s = application.get_shipment(sscc)
+        s = application.get_shipment(sscc)  # the operator reads everything
         console.print(f"[bold]Shipment {s.sscc}[/bold]  {s.origin} → {s.destination}  [{s.status.value}]")
         if s.dispatched_at:
             console.print(f"dispatched {s.dispatched_at}")
@@ -157,12 +139,14 @@ def stock(facility: str) -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8000, help="Port to listen on"),
+    workers: int = typer.Option(1, help="Server processes (PostgreSQL only; SQLite serves from one)"),
 ) -> None:
     """Serve the API (docs at /docs) on the configured event store."""
     import uvicorn
 
     console.print(f"Rantai: dashboard on http://{host}:{port}/  API docs on http://{host}:{port}/docs")
-    uvicorn.run("interfaces.api.main:create_app", factory=True, host=host, port=port)
+    uvicorn.run("interfaces.api.main:create_app", factory=True, host=host, port=port, workers=workers,
+                access_log=False)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ projections = typer.Typer(help="Read models (projections of the event log).", no
 
 def chosen(name: str | None) -> list[str]:
     """``name``, or every read model when none is given; an unknown name ends the command (exit 2)."""
-    from interfaces.cli.main import console
+    from interfaces.cli.terminal import console
 
     if name is None:
         return list(READ_MODELS)
@@ -36,12 +36,12 @@ def status() -> None:
     Position: the notification id of the last event a read model reflects, and
     when that event was recorded; lag: how many events the log has beyond it."""
     from interfaces.bootstrap import open_read_models
-    from interfaces.cli.main import campaign, console
-    from interfaces.settings import Settings
+    from interfaces.cli.terminal import campaign, console
+    from interfaces.bootstrap import default_settings
 
     with campaign() as app:
         head = app.recorder.max_notification_id() or 0
-        models = open_read_models(Settings())
+        models = open_read_models(default_settings())
         try:
             table = Table(title=f"Read models ({head} events in the log)")
             for column in ("read model", "position", "head", "lag", "recorded (UTC)"):
@@ -63,18 +63,15 @@ def rebuild(name: str | None = typer.Argument(None, help="One read model (defaul
 
     Safe while the worker (or `rantai serve`) runs: the position only moves from
     where a follower found it, so no page is counted twice."""
-    from interfaces.cli.main import campaign, console
-    from interfaces.cli.targets import progress_bar
-    from interfaces.settings import Settings, event_store_env
+    from interfaces.cli.terminal import campaign, console, progress_bar
+    from interfaces.bootstrap import default_settings, open_read_models
     from interfaces.worker import page_size
-    from projections.catalog import open_read_model
     from projections.follower import Follower
 
     names = chosen(name)
-    env = event_store_env(Settings())
     with campaign() as app, progress_bar() as bar:
         for each in names:
-            model = open_read_model(READ_MODELS[each], env)
+            model = open_read_models(default_settings(), only=[each])[each]
             try:
                 follower = Follower(app, model, page_size())
                 task = bar.add_task(each, total=follower.head(), note="")

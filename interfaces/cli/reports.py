@@ -15,7 +15,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from application.errors import ApplicationError
-from interfaces.bootstrap import open_campaign, open_read_models
+from interfaces.bootstrap import default_settings, open_campaign, open_read_models
 from interfaces.reports import (
     EXPORTS,
     OPTION_LABELS,
@@ -27,7 +27,6 @@ from interfaces.reports import (
     build_report,
     wib,
 )
-from interfaces.settings import Settings
 from projections.follower import Follower
 from projections.read_model import ReadModel
 
@@ -51,7 +50,7 @@ Phase = Annotated[int | None, typer.Option(help="Only this campaign phase (recip
 
 @contextmanager
 def read_models() -> Iterator[dict[str, ReadModel]]:
-    models = open_read_models(Settings())
+    models = open_read_models(default_settings())
     try:
         yield models
     finally:
@@ -65,7 +64,7 @@ def produce(name: str, first_day: datetime | None, last_day: datetime | None,
                             facility, phase)
     with read_models() as models:
         if name in REPORTS:  # bring its read model up to the log's head first (safe beside a worker)
-            campaign = open_campaign(Settings())
+            campaign = open_campaign(default_settings())
             try:
                 Follower(campaign, models[REPORTS[name].read_model]).catch_up()
             finally:

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import csv
-import random
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from application.target_lists import TARGET_COLUMNS
-from domain.provenance import Provenance
-from interfaces.reference_data import kecamatan_codes, puskesmas_code
+from interfaces.scenarios.sample import sample_rows
 
 targets = typer.Typer(help="Target lists (sasaran).", no_args_is_help=True)
 blast = typer.Typer(help="The SMS blast.", no_args_is_help=True)
@@ -49,26 +46,20 @@ def count_lines(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: file.read(1 << 20), b""))
 
 
-def progress_bar() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TextColumn("{task.fields[note]}"))
-
-
 @targets.command("import")
 def import_targets(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV: " + ",".join(TARGET_COLUMNS)),
     phase: int = typer.Option(..., help="Campaign phase (1: health workers)"),
     source: str = typer.Option(..., help="Where the list comes from, e.g. 'BPJS 2021-01'"),
     report: Path | None = typer.Option(None, help="Rejected rows go here (default FILE.rejected.csv)"),
-    actor: str = typer.Option("admin", help="Who is importing"),
     workers: int = typer.Option(1, help="Processes preparing rows while this one writes (0: none)"),
 ) -> None:
     """Validate, deduplicate by NIK and import a target list (safe to run twice)."""
-    from interfaces.cli.main import campaign, console
+    from interfaces.cli.terminal import campaign, console, operator, progress_bar
 
     report = report or file.with_suffix(".rejected.csv")
     totals = {"imported": 0, "already_listed": 0, "rejected": 0}
-    by = Provenance(actor, "KEMENKES", "cli", datetime.now(UTC))
+    by = operator()
     try:
         rows = read_rows(file)
     except WrongColumns as error:
@@ -86,33 +77,6 @@ def import_targets(
             bar.update(task, completed=batch.last_line - 1, note=f"{totals['imported']} new")
     console.print(f"{totals['imported']} targets imported, {totals['already_listed']} already on the list, "
                   f"{totals['rejected']} rejected (see {report}).")
-
-
-FIRST = ["Siti", "Dewi", "Sri", "Nur", "Rina", "Ayu", "Putri", "Budi", "Agus", "Andi", "Dedi", "Rizky",
-         "Ahmad", "Eko", "Hendra", "Wahyu", "Fitri", "Indah", "Yusuf", "Bambang", "Lestari", "Ratna"]
-LAST = ["Santoso", "Wijaya", "Lestari", "Saputra", "Hidayat", "Nugroho", "Kurniawan", "Siregar",
-        "Rahmawati", "Pratama", "Setiawan", "Susanti", "Wibowo", "Harahap", "Simanjuntak", "Purnomo"]
-OPERATORS = ["811", "812", "813", "821", "822", "852", "853", "857", "858", "877", "878", "895", "896"]
-
-
-def sample_rows(count: int, districts: int, seed: int = 2021) -> Iterator[list[str]]:
-    """Synthetic health workers whose NIKs are valid for their kecamatan and birth date."""
-    rng = random.Random(seed)
-    by_district: dict[str, list[str]] = {}
-    for code in kecamatan_codes():
-        by_district.setdefault(code[:5], []).append(code)
-    chosen = sorted(rng.sample(sorted(by_district), min(districts, len(by_district))))
-    kecamatan = [k for d in chosen for k in by_district[d]]
-    for i in range(count):
-        kec = kecamatan[i % len(kecamatan)]
-        serial = i // len(kecamatan) + 1
-        born = date(1960, 1, 1) + timedelta(days=rng.randrange(365 * 40))
-        woman = rng.random() < 0.7
-        nik = f"{kec.replace('.', '')}{born.day + (40 if woman else 0):02d}{born:%m%y}{serial:04d}"
-        name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
-        phone = f"0{rng.choice(OPERATORS)}{rng.randrange(10**7, 10**8)}"
-        category = "nakes" if rng.random() < 0.8 else "tenaga_penunjang"
-        yield [nik, name, phone, category, kec[:5], puskesmas_code(kec)]
 
 
 @targets.command("sample")
@@ -138,22 +102,32 @@ def start_blast(
     message: str = typer.Option(
         "Anda terdaftar sebagai penerima vaksin COVID-19. Daftar ulang di pedulilindungi.id atau *119#",
         help="The SMS text (no personal data)"),
-    deadline: datetime = typer.Option(datetime(2021, 1, 13, 23, 59), help="Registration closes (WIB)"),
+    deadline: str = typer.Option("2021-01-13T23:59:59+07:00",
+                                 help="When web and USSD registration close (ISO 8601 with its offset)"),
+    days: str = typer.Option("2021-01-14,2021-01-15", help="The phase's vaccination days, comma-separated"),
     resend: bool = typer.Option(False, help="Start a new run: everyone gets the message again"),
-    actor: str = typer.Option("admin", help="Who is sending"),
 ) -> None:
-    """Send (or resume) the blast; a killed run resumes where its last batch was recorded."""
-    from interfaces.bootstrap import open_sms_gateway
-    from interfaces.cli.main import campaign, console
-    from interfaces.settings import Settings
+    """Set the phase's calendar, then send (or resume) the blast; a killed run resumes
+    where its last batch was recorded."""
+    from interfaces.bootstrap import default_settings, open_sms_gateway
+    from interfaces.cli.terminal import campaign, console, operator, progress_bar
 
-    wib = deadline if deadline.tzinfo else deadline.replace(tzinfo=datetime.now().astimezone().tzinfo)
+    try:
+        closes = datetime.fromisoformat(deadline)
+        vaccination_days = [date.fromisoformat(d.strip()) for d in days.split(",") if d.strip()]
+    except ValueError:
+        console.print("[red]--deadline must be ISO 8601 (2021-01-13T23:59:59+07:00); --days like 2021-01-14.[/red]")
+        raise typer.Exit(2) from None
+    if closes.tzinfo is None:
+        console.print("[red]--deadline needs its offset (+07:00 WIB, +08:00 WITA, +09:00 WIT).[/red]")
+        raise typer.Exit(2)
     codes = sorted({d.strip() for d in districts.split(",") if d.strip()})
-    by = Provenance(actor, "KEMENKES", "cli", datetime.now(UTC))
-    gateway = open_sms_gateway(Settings())
+    by = operator()
+    gateway = open_sms_gateway(default_settings())
     try:
         with campaign() as app, progress_bar() as bar:
-            run = app.start_blast(phase, codes, message, wib, by, resend=resend)
+            app.set_calendar(phase, closes, vaccination_days, by)
+            run = app.start_blast(phase, codes, message, closes, by, resend=resend)
             task = bar.add_task(f"Blast run {run.run}", total=None, note="")
             sent = run.sent
             for sent in app.send_blast(run.id, gateway, by):

@@ -72,9 +72,10 @@ class HttpGateway:
         with self.ids:
             self.ids.executemany("INSERT OR REPLACE INTO provider_ids VALUES (?, ?)", rows)
 
-    def resolve(self, provider_id: str) -> str:
+    def resolve(self, provider_id: str) -> str | None:
+        """Rantai's message id for the provider's, or None for a message Rantai never sent."""
         row = self.ids.execute("SELECT message_id FROM provider_ids WHERE provider_id = ?", (provider_id,)).fetchone()
-        return row[0] if row else provider_id
+        return row[0] if row else None
 
     def close(self) -> None:
         self.client.close()

@@ -53,9 +53,10 @@ class OutboxGateway:
                 [(m.message_id, m.phone, m.text, now) for m in messages],
             )
 
-    def resolve(self, provider_id: str) -> str:
-        """The outbox's ids are Rantai's own message ids."""
-        return provider_id
+    def resolve(self, provider_id: str) -> str | None:
+        """The outbox's ids are Rantai's own message ids: known only if it was queued here."""
+        row = self.db.execute("SELECT message_id FROM messages WHERE message_id = ?", (provider_id,)).fetchone()
+        return row[0] if row else None
 
     def close(self) -> None:
         self.db.close()

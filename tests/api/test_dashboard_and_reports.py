@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from application.logistics import NATIONAL_WAREHOUSE
-from interfaces.api.main import create_app
 from interfaces.reports import as_text
 from tests.worked_scenarios import JAN
 from tests.scenario import ColdChain, nik, reflect_the_whole_log, target_row
@@ -21,9 +20,10 @@ PUSKESMAS = "P327301"
 
 
 @pytest.fixture
-def client(settings) -> TestClient:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
+def client(api: TestClient, accounts) -> TestClient:
+    """Logged in as a national auditor, who reads everything and writes nothing."""
+    api.headers.update(accounts("auditor"))
+    return api
 
 
 def csv_table(content: bytes) -> tuple[list[str], list[list[str]]]:
@@ -67,6 +67,8 @@ def test_dashboard_counts_stock_bands_and_shipments_in_transit(logistics: ColdCh
     logistics.now = JAN(7)
     moving = logistics.ship("32", "32.73", ("CV001", 10))
     reflect_the_whole_log(client, logistics)
+    assert client.get("/dashboard/data").json()["shipments"]["overdue"] == 0  # on the server's clock: 7 January
+    logistics.now = JAN(11)  # four days later: past the three days a leg may take
     data = client.get("/dashboard/data").json()
     shipments = data["shipments"]
     assert (shipments["in_transit"], shipments["overdue"], shipments["vials"]) == (1, 1, 10)
@@ -77,8 +79,18 @@ def test_dashboard_counts_stock_bands_and_shipments_in_transit(logistics: ColdCh
     assert stock["as_of"] == JAN(7).isoformat()
 
 
-def test_dashboard_page_is_self_contained_and_reads_the_json_feed(vaccinations: ColdChain, client: TestClient) -> None:
-    page = client.get("/")
+def test_dashboard_needs_a_login(vaccinations: ColdChain, api: TestClient) -> None:
+    browser = api.get("/", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert browser.status_code == 303 and browser.headers["location"].startswith("/login")
+    assert api.get("/", headers={"Accept": "application/json"}).status_code == 401
+    assert api.get("/dashboard/data").status_code == 401
+
+
+def test_dashboard_page_is_self_contained_and_reads_the_json_feed(
+        vaccinations: ColdChain, api: TestClient, accounts) -> None:
+    logged_in = api.post("/login", data={"username": "auditor", "password": "rahasia-auditor"}, follow_redirects=False)
+    assert logged_in.status_code == 303
+    page = api.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
     assert "/dashboard/data" in html and "setInterval(refresh" in html

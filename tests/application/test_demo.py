@@ -1,6 +1,6 @@
 """The demo scenario replays through the application on both backends."""
 
-from interfaces.cli.demo import BIOFARMA_LOT, CORONAVAC_GTIN, CORONAVAC_LOT, is_loaded, run_demo
+from interfaces.scenarios.demo import BIOFARMA_LOT, CORONAVAC_GTIN, CORONAVAC_LOT, is_loaded, run_demo
 
 
 def test_demo_has_its_short_delivery_vvm_rejection_and_count_discrepancy(app) -> None:

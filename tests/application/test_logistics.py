@@ -8,6 +8,7 @@ from decimal import Decimal
 from application.errors import (
     AlreadyExists,
     FacilityNotFound,
+    Forbidden,
     InvalidIdentifier,
     LotNotFound,
     ShipmentNotFound,
@@ -26,10 +27,9 @@ from domain.shipment import (
     ShipmentLine,
     ShipmentStatus,
     VvmNotAcceptable,
-    WrongDestination,
-    WrongOrigin,
 )
 from domain.stock_ledger import InsufficientStock, StockLedger, WastageReason
+from domain.user import Role
 from tests.scenario import CORONAVAC, ColdChain, gtin, last_position, refused
 
 
@@ -55,11 +55,11 @@ def test_dispatch_saves_shipment_and_origin_ledger_in_one_write(chain: ColdChain
     assert outcome.position == before + 2
 
 
-def test_refuses_receipt_at_wrong_facility(chain: ColdChain) -> None:
+def test_refuses_receipt_by_a_user_of_another_province(chain: ColdChain) -> None:
     chain.release()
     sscc = chain.ship(NATIONAL_WAREHOUSE, "32", ("CV001", 5))
-    with refused(chain.app, WrongDestination, "addressed to 32"):
-        chain.app.receive(sscc, [ReceiptLine(CORONAVAC, "CV001", 5)], Decimal(5), chain.by("31"))
+    with refused(chain.app, Forbidden, "may receive only at 31 and below; this shipment is addressed to 32"):
+        chain.app.receive(sscc, [ReceiptLine(CORONAVAC, "CV001", 5)], Decimal(5), chain.user(Role.WAREHOUSE, "31"))
 
 
 def test_refuses_second_receipt(chain: ColdChain) -> None:
@@ -85,11 +85,20 @@ def test_refuses_second_dispatch(chain: ColdChain) -> None:
         chain.app.dispatch(sscc, chain.by(NATIONAL_WAREHOUSE))
 
 
-def test_refuses_dispatch_scanned_at_another_facility(chain: ColdChain) -> None:
+def test_refuses_dispatch_by_a_user_of_the_destination(chain: ColdChain) -> None:
     chain.release()
     sscc = chain.pack(NATIONAL_WAREHOUSE, "32", ("CV001", 5))
-    with refused(chain.app, WrongOrigin, "leaves from BIOFARMA"):
-        chain.app.dispatch(sscc, chain.by("32"))
+    with refused(chain.app, Forbidden, "this shipment leaves from BIOFARMA"):
+        chain.app.dispatch(sscc, chain.user(Role.WAREHOUSE, "32"))
+
+
+def test_the_receipt_is_recorded_at_the_destination_whatever_the_caller_names(chain: ColdChain) -> None:
+    chain.release()
+    sscc = chain.ship(NATIONAL_WAREHOUSE, "32", ("CV001", 5))
+    chain.app.receive(sscc, [ReceiptLine(CORONAVAC, "CV001", 5)], Decimal(5), chain.user(Role.WAREHOUSE, "32", "sari"))
+    received = chain.app.repository.event_store.get(chain.app.get_shipment(sscc).id)
+    last = list(received)[-1]
+    assert (last.by.actor, last.by.facility, last.by.role, last.by.zone) == ("sari", "32", "warehouse", "Asia/Jakarta")
 
 
 def test_cancelled_shipment_cannot_be_dispatched_and_dispatched_cannot_be_cancelled(

@@ -84,19 +84,20 @@ def test_a_lost_race_is_retried_on_fresh_state(chain: ColdChain) -> None:
     chain.release()
     sscc = chain.ship(NATIONAL_WAREHOUSE, "32", ("CV001", 5))
     line = [ReceiptLine(CORONAVAC, "CV001", 5)]
-    by = chain.by("32")
+    caller = chain.by("32")
     attempts = []
 
-    def decide() -> tuple[dict[str, str], list[object]]:
+    def decide() -> tuple[dict[str, str], list[object], object]:
         shipment = chain.app.get_shipment(sscc)
         if not attempts:
-            chain.app.receive(sscc, line, Decimal(5), by)  # the rival commits first
+            chain.app.receive(sscc, line, Decimal(5), caller)  # the rival commits first
         attempts.append(1)
+        by = chain.app.acting("receive", caller, shipment.destination)
         shipment.receive(line, Decimal(5), by)
-        return {}, [shipment]
+        return {}, [shipment], by
 
     # When the stale write conflicts, Then the retry sees the rival's receipt
     with pytest.raises(AlreadyReceived):
-        chain.app.handle("receive", by, decide)
+        chain.app.handle("receive", caller, decide)
     assert len(attempts) == 2
     assert chain.on_hand("32") == 5

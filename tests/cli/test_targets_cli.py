@@ -8,7 +8,7 @@ import pytest
 
 from application.people import parse_nik
 from interfaces.bootstrap import regions
-from interfaces.cli.targets import sample_rows
+from interfaces.scenarios.sample import sample_rows
 
 
 

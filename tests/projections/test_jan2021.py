@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from interfaces.cli.jan2021 import Rollout, at
+from interfaces.scenarios.jan2021 import Rollout, at
 from interfaces.sms.outbox import OutboxGateway
 from projections.dose_reconciliation import DoseReconciliation
 from projections.funnel import Funnel

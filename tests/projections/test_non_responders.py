@@ -8,6 +8,7 @@ from domain.recipient import Channel, VisitOutcome, VisitUnit
 from interfaces.sms.outbox import OutboxGateway
 from projections.non_responders import NonResponders
 from tests.application.test_blast import import_targets
+from tests.application.test_recipients import open_phase
 from tests.scenario import ColdChain, nik, target_row
 
 DEADLINE = datetime(2021, 1, 13, 17, 0, tzinfo=UTC)  # midnight WIB
@@ -21,6 +22,7 @@ def test_after_the_deadline_every_unregistered_target_is_on_the_worklist(
     list(chain.app.import_targets(enumerate([target_row(6, phone="")], start=2), 1, "SDMK", chain.by("K")))
     by = chain.by("KEMENKES")
     blast = chain.app.start_blast(1, ["32.73"], "Daftar ulang", DEADLINE, by)
+    open_phase(chain)
     list(chain.app.send_blast(blast.id, OutboxGateway(settings.sms_outbox), by))
     # When two register before the deadline
     for serial in (1, 2):

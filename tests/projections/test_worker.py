@@ -22,6 +22,7 @@ from projections.catalog import READ_MODELS, open_read_model
 from projections.follower import Follower
 from projections.rows import ReadModelView
 from tests.application.test_blast import import_targets
+from tests.application.test_recipients import open_phase
 from tests.scenario import cli_env
 from tests.scenario import ColdChain, last_position, nik
 
@@ -38,6 +39,7 @@ def record_a_campaign(chain: ColdChain, settings, targets: int = TARGETS) -> Non
     import_targets(chain, targets)
     by = chain.by("KEMENKES")
     blast = chain.app.start_blast(1, ["32.73"], "Daftar ulang", DEADLINE, by)
+    open_phase(chain)
     gateway = OutboxGateway(settings.sms_outbox)
     list(chain.app.send_blast(blast.id, gateway, by))
     gateway.close()

@@ -8,12 +8,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from application.errors import NotAuthenticated
 
 from domain.recipient import Severity
 from interfaces.api.dashboard_page import DASHBOARD_HTML
-from interfaces.api.deps import CampaignDep, ReadModelsDep
+from interfaces.api.deps import CallerDep, CampaignDep, ReadModelsDep
+from interfaces.api.security import SESSION_COOKIE
 from interfaces.reports import consistent_read, district_names, wib
 from projections.shipments import OVERDUE_AFTER_DAYS
 
@@ -28,14 +31,25 @@ DISTRICT_COLUMNS = ("district", "phase", "targeted", "sms_sent", "delivered", "f
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def dashboard_page() -> HTMLResponse:
+def dashboard_page(request: Request, campaign: CampaignDep) -> Response:
+    """Needs a login: a browser without a session goes to the login page (303), an API client gets 401."""
+    session = request.cookies.get(SESSION_COOKIE)
+    try:
+        if not session:
+            raise NotAuthenticated("Log in first.")
+        campaign.check_readable(campaign.authenticate(session), "read_reports")
+    except NotAuthenticated:
+        if "text/html" in request.headers.get("accept", ""):
+            return RedirectResponse("/login?next=/", status_code=303)
+        raise
     return HTMLResponse(DASHBOARD_HTML)
 
 
 @router.get("/dashboard/data")
-def dashboard_data(read_models: ReadModelsDep, campaign: CampaignDep) -> dict[str, Any]:
+def dashboard_data(read_models: ReadModelsDep, campaign: CampaignDep, caller: CallerDep) -> dict[str, Any]:
     """Every panel of the dashboard, each with ``position`` (notification id, recorded time)."""
-    now = datetime.now(UTC)
+    campaign.check_readable(caller, "read_reports")
+    now = campaign.clock()
     funnel = read_models["funnel"].view
     (totals, hours, districts), position = consistent_read(
         funnel, lambda: (funnel.totals(), funnel.by_hour(), funnel.by_district()))

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from application.people import mask_name, mask_phone
 from domain.recipient import VisitOutcome, VisitUnit
-from interfaces.api.deps import ByDep, CampaignDep, ReadModelsDep
+from interfaces.api.deps import CallerDep, CampaignDep, ReadModelsDep
 from interfaces.api.models import CommandResult
 
 router = APIRouter(tags=["field visits"])
@@ -47,11 +47,13 @@ class VisitReportCreate(BaseModel):
 
 @router.get("/districts/{code}/worklist")
 def worklist(
-    code: str, campaign: CampaignDep, read_models: ReadModelsDep, phase: int | None = None,
+    code: str, campaign: CampaignDep, read_models: ReadModelsDep, caller: CallerDep, phase: int | None = None,
     as_of: datetime | None = None, limit: int = Query(50, le=500), offset: int = 0,
 ) -> Worklist:
+    """Masked: a visit's officer opens one person's record (GET /recipients/{id}) to see who to visit."""
+    campaign.check_readable(caller, "read_worklist", campaign.get_facility(code).code)
     view = read_models["non_responders"].view
-    moment = as_of or datetime.now(UTC)
+    moment = as_of or campaign.clock()
     entries = []
     for row in view.worklist(code, moment, phase, limit, offset):
         recipient = campaign.get_recipient(UUID(hex=row["recipient_id"]))
@@ -66,10 +68,40 @@ def worklist(
 
 
 @router.post("/recipients/{recipient_id}/visits")
-def assign_visit(recipient_id: UUID, body: VisitCreate, campaign: CampaignDep, by: ByDep) -> CommandResult:
-    return CommandResult(**vars(campaign.assign_visit(recipient_id, body.unit, body.officer, by)))
+def assign_visit(recipient_id: UUID, body: VisitCreate, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+    return CommandResult(**vars(campaign.assign_visit(recipient_id, body.unit, body.officer, caller)))
 
 
 @router.post("/recipients/{recipient_id}/visit-report")
-def report_visit(recipient_id: UUID, body: VisitReportCreate, campaign: CampaignDep, by: ByDep) -> CommandResult:
-    return CommandResult(**vars(campaign.report_visit(recipient_id, body.outcome, body.note, by)))
+def report_visit(recipient_id: UUID, body: VisitReportCreate, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+    return CommandResult(**vars(campaign.report_visit(recipient_id, body.outcome, body.note, caller)))
+
+
+class RecipientDetail(BaseModel):
+    recipient_id: str
+    name: str
+    phone: str
+    district: str
+    workplace: str
+    registered: bool
+    facility: str | None
+    day: str | None
+    doses: int
+    masked: bool
+
+
+@router.get("/recipients/{recipient_id}")
+def recipient(recipient_id: UUID, campaign: CampaignDep, caller: CallerDep) -> RecipientDetail:
+    """One person on the list: unmasked for the district officer visiting them (the read
+    is recorded as an event), masked for anyone else who may see the worklist."""
+    person = campaign.get_recipient(recipient_id)
+    campaign.check_readable(caller, "read_worklist", person.district)
+    unmasked = campaign.may_see_personal_data(caller, person)
+    if unmasked:
+        campaign.record_personal_data_read(caller, [person], "field visit")
+    return RecipientDetail(
+        recipient_id=recipient_id.hex, name=person.name if unmasked else mask_name(person.name),
+        phone=(person.phone if unmasked else mask_phone(person.phone)) if person.phone else "",
+        district=person.district, workplace=person.workplace, registered=person.is_registered,
+        facility=person.facility, day=person.day.isoformat() if person.day else None,
+        doses=len(person.doses), masked=not unmasked)

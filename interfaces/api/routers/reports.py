@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from enum import Enum
 from typing import Annotated, Any
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from interfaces.api.deps import CampaignDep, ReadModelsDep
+from interfaces.api.deps import CallerDep, CampaignDep, ReadModelsDep
 from interfaces.reports import EXPORTS, OPTION_LABELS, REPORTS, ReportOptions, build_report, file_name
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -37,8 +38,9 @@ class ReportSummary(BaseModel):
 
 
 @router.get("")
-def list_reports() -> list[ReportSummary]:
+def list_reports(caller: CallerDep, campaign: CampaignDep) -> list[ReportSummary]:
     """Every reconciliation report, the query options it takes and its columns."""
+    campaign.check_readable(caller, "read_reports")
     return [
         ReportSummary(name=d.name, title=d.title, description=d.description,
                       options=[OPTION_LABELS[o][2] for o in d.accepts],
@@ -53,17 +55,29 @@ def list_reports() -> list[ReportSummary]:
     404: {"description": "No report of that name"},
 })
 def report(
-    name: str, read_models: ReadModelsDep, campaign: CampaignDep,
+    name: str, read_models: ReadModelsDep, campaign: CampaignDep, caller: CallerDep,
     format: ReportFormat = ReportFormat.json,  # noqa: A002 - the query parameter's name
     first_day: Annotated[date | None, Query(alias="from", description="First day, WIB (stock)")] = None,
     last_day: Annotated[date | None, Query(alias="to", description="Last day, WIB (stock)")] = None,
     facility: Annotated[str | None, Query(description="Facility code (shipments, stock, doses)")] = None,
     phase: Annotated[int | None, Query(description="Campaign phase (recipients)")] = None,
 ) -> Any:
-    """A report as JSON (with ``position``: notification id and recorded time), CSV or XLSX."""
+    """A report as JSON (with ``position``: notification id and recorded time), CSV or XLSX;
+    the rows of the facilities and districts inside the caller's scope."""
+    campaign.check_readable(caller, "read_reports", *([facility] if facility else []))
     built = build_report(name, read_models, ReportOptions(first_day, last_day, facility, phase))
+    if caller.scope != "national":
+        built = replace(built, rows=[row for row in built.rows if row_in_scope(campaign, caller.scope, row)])
     if format is ReportFormat.json:
         return built.as_json() | {"log_head": campaign.recorder.max_notification_id() or 0}
     media_type, render = EXPORTS[format.value]
     disposition = f'attachment; filename="{file_name(built, format.value)}"'
     return Response(render(built), media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+PLACE_COLUMNS = ("facility", "district", "origin", "destination")
+
+
+def row_in_scope(campaign: Any, scope: str, row: dict[str, Any]) -> bool:
+    places = [row[c] for c in PLACE_COLUMNS if row.get(c)]
+    return any(campaign.within(scope, str(place)) for place in places)

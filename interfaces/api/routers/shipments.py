@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from domain.shipment import ReceiptLine, Shipment, ShipmentLine
-from interfaces.api.deps import ByDep, CampaignDep, IdempotencyKey
+from interfaces.api.deps import CallerDep, CampaignDep, KeyDep
 from interfaces.api.models import (
     CancelCreate,
     CommandResult,
@@ -39,41 +39,41 @@ def public(shipment: Shipment) -> ShipmentPublic:
 
 
 @router.post("", status_code=201)
-def pack(body: ShipmentCreate, campaign: CampaignDep, by: ByDep, key: IdempotencyKey = None) -> CommandResult:
+def pack(body: ShipmentCreate, campaign: CampaignDep, caller: CallerDep, key: KeyDep) -> CommandResult:
     lines = [ShipmentLine(l.gtin, l.lot_number, l.vials) for l in body.lines]
-    outcome = campaign.pack(body.origin, body.destination, lines, by, key=key)
+    outcome = campaign.pack(body.origin, body.destination, lines, caller, key=key)
     return CommandResult(**vars(outcome))
 
 
 @router.get("/{sscc}")
-def show(sscc: str, campaign: CampaignDep) -> ShipmentPublic:
-    return public(campaign.get_shipment(sscc))
+def show(sscc: str, campaign: CampaignDep, caller: CallerDep) -> ShipmentPublic:
+    return public(campaign.shipment_for(sscc, caller))
 
 
 @router.get("/{sscc}/label.png", response_class=Response)
-def label(sscc: str, campaign: CampaignDep) -> Response:
-    shipment = campaign.get_shipment(sscc)
+def label(sscc: str, campaign: CampaignDep, caller: CallerDep) -> Response:
+    shipment = campaign.shipment_for(sscc, caller)
     return Response(qr_png(shipment_uri(shipment.sscc)), media_type="image/png")
 
 
 @router.post("/{sscc}/dispatch")
-def dispatch(sscc: str, campaign: CampaignDep, by: ByDep, key: IdempotencyKey = None) -> CommandResult:
-    return CommandResult(**vars(campaign.dispatch(sscc, by, key=key)))
+def dispatch(sscc: str, campaign: CampaignDep, caller: CallerDep, key: KeyDep) -> CommandResult:
+    return CommandResult(**vars(campaign.dispatch(sscc, caller, key=key)))
 
 
 @router.post("/{sscc}/receipt")
 def receive(
-    sscc: str, body: ReceiptCreate, campaign: CampaignDep, by: ByDep, key: IdempotencyKey = None
+    sscc: str, body: ReceiptCreate, campaign: CampaignDep, caller: CallerDep, key: KeyDep
 ) -> CommandResult:
     lines = [ReceiptLine(**line.model_dump()) for line in body.lines]
-    return CommandResult(**vars(campaign.receive(sscc, lines, body.arrival_celsius, by, key=key)))
+    return CommandResult(**vars(campaign.receive(sscc, lines, body.arrival_celsius, caller, key=key)))
 
 
 @router.post("/{sscc}/temperatures")
-def record_temperature(sscc: str, body: TemperatureCreate, campaign: CampaignDep, by: ByDep) -> CommandResult:
-    return CommandResult(**vars(campaign.record_temperature(sscc, body.celsius, by)))
+def record_temperature(sscc: str, body: TemperatureCreate, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+    return CommandResult(**vars(campaign.record_temperature(sscc, body.celsius, caller)))
 
 
 @router.post("/{sscc}/cancel")
-def cancel(sscc: str, body: CancelCreate, campaign: CampaignDep, by: ByDep) -> CommandResult:
-    return CommandResult(**vars(campaign.cancel(sscc, body.reason, by)))
+def cancel(sscc: str, body: CancelCreate, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+    return CommandResult(**vars(campaign.cancel(sscc, body.reason, caller)))

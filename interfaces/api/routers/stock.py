@@ -6,7 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter
 
-from interfaces.api.deps import ByDep, CampaignDep, IdempotencyKey
+from interfaces.api.deps import CallerDep, CampaignDep, KeyDep
 from interfaces.api.models import (
     CommandResult,
     CountCreate,
@@ -22,16 +22,17 @@ router = APIRouter(tags=["stock"])
 
 
 @router.post("/lots", status_code=201)
-def release_lot(body: LotRelease, campaign: CampaignDep, by: ByDep, key: IdempotencyKey = None) -> CommandResult:
+def release_lot(body: LotRelease, campaign: CampaignDep, caller: CallerDep, key: KeyDep) -> CommandResult:
     outcome = campaign.release_lot(
         body.gtin, body.lot_number, body.expiry, body.product, body.doses_per_vial,
-        body.manufacturer, body.vials, by, key=key,
+        body.manufacturer, body.vials, caller, key=key,
     )
     return CommandResult(**vars(outcome))
 
 
 @router.get("/lots/{gtin}/{lot_number}")
-def show_lot(gtin: str, lot_number: str, campaign: CampaignDep) -> LotPublic:
+def show_lot(gtin: str, lot_number: str, campaign: CampaignDep, caller: CallerDep) -> LotPublic:
+    campaign.check_readable(caller, "read_logistics")
     lot = campaign.get_lot(gtin, lot_number)
     return LotPublic(
         gtin=lot.gtin, lot_number=lot.lot_number, expiry=lot.expiry, product=lot.product,
@@ -41,9 +42,9 @@ def show_lot(gtin: str, lot_number: str, campaign: CampaignDep) -> LotPublic:
 
 
 @router.get("/facilities/{code}/stock")
-def show_stock(code: str, campaign: CampaignDep) -> StockPublic:
+def show_stock(code: str, campaign: CampaignDep, caller: CallerDep) -> StockPublic:
+    ledger = campaign.stock_for(code, caller)
     facility = campaign.get_facility(code)
-    ledger = campaign.get_stock(code)
     lines = []
     for key, info in sorted(ledger.lots.items()):
         doses = ledger.doses_of(key)
@@ -56,28 +57,30 @@ def show_stock(code: str, campaign: CampaignDep) -> StockPublic:
 
 
 @router.get("/facilities/{code}/pick-list")
-def pick_list(code: str, gtin: str, vials: int, campaign: CampaignDep, on: date | None = None) -> list[StockPick]:
+def pick_list(code: str, gtin: str, vials: int, campaign: CampaignDep, caller: CallerDep,
+              on: date | None = None) -> list[StockPick]:
     """Which lots to pack for ``vials`` of a product: earliest expiry first,
-    skipping expired, quarantined and recalled lots."""
-    picks = campaign.suggest_lots(code, gtin, vials, on or date.today())
+    skipping expired, quarantined and recalled lots (``on``: the facility's today)."""
+    campaign.stock_for(code, caller)
+    picks = campaign.suggest_lots(code, gtin, vials, on or campaign.today_at(code))
     return [StockPick(lot_number=key.split("/", 1)[1], gtin=key.split("/", 1)[0], vials=n) for key, n in picks]
 
 
 @router.post("/facilities/{code}/wastage")
 def record_wastage(
-    code: str, body: WastageCreate, campaign: CampaignDep, by: ByDep, key: IdempotencyKey = None
+    code: str, body: WastageCreate, campaign: CampaignDep, caller: CallerDep, key: KeyDep
 ) -> CommandResult:
     outcome = campaign.record_wastage(
-        code, body.gtin, body.lot_number, body.doses, body.reason, body.note, by, key=key
+        code, body.gtin, body.lot_number, body.doses, body.reason, body.note, caller, key=key
     )
     return CommandResult(**vars(outcome))
 
 
 @router.post("/facilities/{code}/counts")
 def record_count(
-    code: str, body: CountCreate, campaign: CampaignDep, by: ByDep, key: IdempotencyKey = None
+    code: str, body: CountCreate, campaign: CampaignDep, caller: CallerDep, key: KeyDep
 ) -> CommandResult:
     outcome = campaign.record_count(
-        code, body.gtin, body.lot_number, body.vials, by, loose_doses=body.loose_doses, key=key
+        code, body.gtin, body.lot_number, body.vials, caller, loose_doses=body.loose_doses, key=key
     )
     return CommandResult(**vars(outcome))

@@ -9,14 +9,15 @@ from pydantic import BaseModel
 
 from application.people import mask_name, mask_nik, mask_phone
 from domain.recipient import ScreeningResult, Severity
-from interfaces.api.deps import ByDep, CampaignDep, IdempotencyKey
+from interfaces.api.deps import CallerDep, CampaignDep, KeyDep
 from interfaces.api.models import CommandResult
 
 router = APIRouter(prefix="/tickets", tags=["vaccination"])
 
 
 class RecipientPublic(BaseModel):
-    """What desk 1 sees: masked personal data, never the full NIK or phone."""
+    """What desk 1 sees: personal data unmasked only for staff of the puskesmas
+    the person is booked at (and that read is recorded); masked for anyone else."""
 
     name: str
     nik: str
@@ -25,6 +26,7 @@ class RecipientPublic(BaseModel):
     day: date | None
     doses: int
     dose2_due: date | None
+    masked: bool
 
 
 class ScreeningCreate(BaseModel):
@@ -36,7 +38,11 @@ class ScreeningCreate(BaseModel):
 class DoseCreate(BaseModel):
     gtin: str
     lot_number: str
-    vaccinator: str
+
+
+class BookingMove(BaseModel):
+    facility: str
+    day: date
 
 
 class AefiCreate(BaseModel):
@@ -45,24 +51,33 @@ class AefiCreate(BaseModel):
 
 
 @router.get("/{ticket}")
-def check(ticket: str, campaign: CampaignDep) -> RecipientPublic:
-    r = campaign.find_by_ticket(ticket)
-    return RecipientPublic(name=mask_name(r.name), nik=mask_nik(r.nik), phone=mask_phone(r.phone),
-                           facility=r.facility, day=r.day, doses=len(r.doses), dose2_due=r.dose2_due)
+def check(ticket: str, campaign: CampaignDep, caller: CallerDep) -> RecipientPublic:
+    r = campaign.ticket_for(ticket, caller)
+    if campaign.may_see_personal_data(caller, r):
+        campaign.record_personal_data_read(caller, [r], "desk 1")
+        return RecipientPublic(name=r.name, nik=r.nik, phone=r.phone, facility=r.facility, day=r.day,
+                               doses=len(r.doses), dose2_due=r.dose2_due, masked=False)
+    return RecipientPublic(name=mask_name(r.name), nik=mask_nik(r.nik), phone=mask_phone(r.phone) if r.phone else "",
+                           facility=r.facility, day=r.day, doses=len(r.doses), dose2_due=r.dose2_due, masked=True)
 
 
 @router.post("/{ticket}/screening")
-def screen(ticket: str, body: ScreeningCreate, campaign: CampaignDep, by: ByDep) -> CommandResult:
-    return CommandResult(**vars(campaign.screen(ticket, body.result, body.reason, body.until, by)))
+def screen(ticket: str, body: ScreeningCreate, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+    return CommandResult(**vars(campaign.screen(ticket, body.result, body.reason, body.until, caller)))
 
 
 @router.post("/{ticket}/dose")
-def vaccinate(ticket: str, body: DoseCreate, campaign: CampaignDep, by: ByDep,
-              key: IdempotencyKey = None) -> CommandResult:
-    outcome = campaign.vaccinate(ticket, body.gtin, body.lot_number, body.vaccinator, by, key=key)
+def vaccinate(ticket: str, body: DoseCreate, campaign: CampaignDep, caller: CallerDep, key: KeyDep) -> CommandResult:
+    outcome = campaign.vaccinate(ticket, body.gtin, body.lot_number, caller.username, caller, key=key)
     return CommandResult(**vars(outcome))
 
 
 @router.post("/{ticket}/aefi")
-def report_aefi(ticket: str, body: AefiCreate, campaign: CampaignDep, by: ByDep) -> CommandResult:
-    return CommandResult(**vars(campaign.report_aefi(ticket, body.severity, body.description, by)))
+def report_aefi(ticket: str, body: AefiCreate, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+    return CommandResult(**vars(campaign.report_aefi(ticket, body.severity, body.description, caller)))
+
+
+@router.post("/{ticket}/booking")
+def move_booking(ticket: str, body: BookingMove, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+    """At the desk: move the person's booking to another day or puskesmas (same rules as registration)."""
+    return CommandResult(**vars(campaign.move_booking(None, None, body.facility, body.day, caller, ticket=ticket)))

@@ -8,14 +8,17 @@ calendar of the rollout (``occurred_at``), whatever today's date is.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from stdnum import ean
 
 from application.logistics import NATIONAL_WAREHOUSE, Logistics
-from domain.provenance import Provenance
+from application.access import Caller
 from domain.shipment import ReceiptLine, ShipmentLine
 from interfaces.reference_data import facility_rows, puskesmas_code
 
@@ -32,6 +35,26 @@ ROUTES = {
 }
 
 
+class ScenarioClock:
+    """A scenario's own clock: the application reads it instead of the server's
+    while the scenario runs, so deadlines and "today" follow the scenario."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    @contextmanager
+    def driving(self, app: Any) -> Iterator[None]:
+        saved = app.clock
+        app.clock = self
+        try:
+            yield
+        finally:
+            app.clock = saved
+
+
 @dataclass
 class DemoRun:
     app: Logistics
@@ -39,8 +62,10 @@ class DemoRun:
     shipments: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def by(self, facility: str, actor: str = "petugas.gudang") -> Provenance:
-        return Provenance(actor, facility, f"scanner-{facility}", self.clock)
+    def by(self, facility: str, actor: str = "petugas.gudang") -> Caller:
+        """The demo's operator acting as ``actor`` at the demo's time (the server decides
+        where each command acts; ``facility`` only names the device)."""
+        return Caller.operator(actor, device=f"scanner-{facility}", occurred_at=self.clock)
 
     def tick(self, hours: float) -> None:
         self.clock += timedelta(hours=hours)

@@ -23,12 +23,12 @@ from itertools import islice
 from application.campaign import Campaign
 from application.logistics import NATIONAL_WAREHOUSE
 from application.sms import SmsGateway
-from domain.provenance import Provenance
+from application.access import Caller
 from domain.recipient import Channel, ScreeningResult, Severity, VisitOutcome, VisitUnit
 from domain.session import SessionFull
 from domain.shipment import ReceiptLine, ShipmentLine
-from interfaces.cli.demo import CORONAVAC_GTIN, WIB
-from interfaces.cli.targets import sample_rows
+from interfaces.scenarios.demo import CORONAVAC_GTIN, WIB, ScenarioClock
+from interfaces.scenarios.sample import sample_rows
 from interfaces.reference_data import facility_rows
 
 TARGETS_AT_SCALE_1 = 500_000
@@ -102,17 +102,23 @@ class Rollout:
     def plan(self, index: int) -> Plan:
         return Plan.for_row(self.seed, index)
 
-    def by(self, facility: str, moment: datetime, actor: str = "petugas") -> Provenance:
-        return Provenance(actor, facility, f"device-{facility}", moment)
+    clock: ScenarioClock = field(default_factory=lambda: ScenarioClock(at(2, 8)))
+
+    def by(self, facility: str, moment: datetime, actor: str = "petugas") -> Caller:
+        """The scenario's operator acting as ``actor`` at ``moment``: the application's
+        clock is the scenario's, so every rule counts days on the scenario calendar."""
+        self.clock.now = moment
+        return Caller.operator(actor, device=f"device-{facility}")
 
     def run(self) -> None:
-        demand = self.facilities()
-        self.ship(demand)
-        self.target()
-        self.blast()
-        self.register()
-        self.visit()
-        self.vaccinate()
+        with self.clock.driving(self.app):
+            demand = self.facilities()
+            self.ship(demand)
+            self.target()
+            self.blast()
+            self.register()
+            self.visit()
+            self.vaccinate()
 
     def facilities(self) -> Counter[str]:
         """Register the chain; answer the doses each puskesmas will need."""
@@ -172,6 +178,7 @@ class Rollout:
         """12 Jan 19:00: the SMS blast; delivery reports come back within the hour."""
         districts = sorted({row[4] for _, row in self.rows()})
         by = self.by("KEMENKES", at(12, 19), "admin")
+        self.app.set_calendar(1, at(13, 24) - timedelta(seconds=1), [date(2021, 1, 14), date(2021, 1, 15)], by)
         blast = self.app.start_blast(1, districts, "Anda terdaftar sebagai penerima vaksin COVID-19. "
                                      "Daftar ulang di pedulilindungi.id atau *119# sebelum 13/01 24:00.",
                                      at(13, 24) - timedelta(seconds=1), by)
@@ -184,10 +191,9 @@ class Rollout:
                 for _, row in chunk:
                     recipient_id = self.app.recipient_id(row[0])
                     delivered = rng.random() < 0.92
-                    moment = at(12, 19) + timedelta(minutes=rng.uniform(1, 90))
-                    self.app.record_delivery(recipient_id, blast.message_id(recipient_id), delivered,
-                                             "" if delivered else rng.choice(["AbsentSubscriber", "InvalidPhoneNumber"]),
-                                             self.by("KEMENKES", moment, "sms-gateway"))
+                    self.clock.now = at(12, 19) + timedelta(minutes=rng.uniform(1, 90))
+                    self.app.record_delivery(blast.message_id(recipient_id), delivered,
+                                             "" if delivered else rng.choice(["AbsentSubscriber", "InvalidPhoneNumber"]))
             self.progress("delivery reports", min(done * BATCH, self.count), self.count)
 
     def chunks(self) -> Iterator[list[tuple[int, list[str]]]]:
@@ -206,12 +212,15 @@ class Rollout:
                     self.book(index, row, self.plan(index).channel, self.plan(index).day, moment)
             self.progress("registrations", start + len(chunk), len(plans))
 
-    def book(self, index: int, row: list[str], channel: Channel, day: date, moment: datetime) -> None:
-        by = self.by(row[5], moment, f"self:{channel.value}")
+    def book(self, index: int, row: list[str], channel: Channel, day: date, moment: datetime,
+             officer: Caller | None = None) -> None:
+        self.clock.now = moment
         try:
-            outcome = self.app.register(row[0], row[2][-4:], channel, row[5], day, by)
+            outcome = self.app.register(row[0], row[2][-4:], channel, row[5], day, officer)
         except SessionFull as full:  # the person picks the first free day offered
-            outcome = self.app.register(row[0], row[2][-4:], channel, row[5], full.free_days[0], by)
+            if not full.free_days:
+                return
+            outcome = self.app.register(row[0], row[2][-4:], channel, row[5], full.free_days[0], officer)
         self.tickets[index] = outcome.result["ticket"]
         self.days[index] = date.fromisoformat(outcome.result["day"])
 
@@ -230,7 +239,7 @@ class Rollout:
                     self.app.assign_visit(recipient_id, rng.choice(units), "Babinsa/petugas", officer)
                     self.app.report_visit(recipient_id, outcome, "", officer)
                     if outcome is VisitOutcome.REGISTERED:
-                        self.book(index, row, Channel.FIELD, date(2021, 1, 15), moment)
+                        self.book(index, row, Channel.FIELD, date(2021, 1, 15), moment, officer)
             self.progress("field visits", min(done * BATCH, self.count), self.count)
 
     def vaccinate(self) -> None:
