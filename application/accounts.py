@@ -15,6 +15,7 @@ import hashlib
 import secrets
 import threading
 import time
+from functools import cache
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -35,8 +36,12 @@ SESSION_HOURS = 12
 MAX_PASSWORD = 256
 MIN_PASSWORD = 10
 _hasher = PasswordHash.recommended()
-# Verified against when the username is unknown, so a wrong username costs the same time as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so a wrong username costs the same time as a wrong password."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class UserNotFound(NotFound):
@@ -161,9 +166,10 @@ class Accounts(CommandHandling):
         """Check a username and password; a session token for the browser (the
         login is recorded as the session token's issue)."""
         user = self.find(User, User.id_for(username)) if User.is_valid_username(username) else None
-        stored = user.password_hash if user is not None and user.active and user.password_hash else _DUMMY_HASH
+        known = user is not None and user.active and bool(user.password_hash)
+        stored = user.password_hash if known else _dummy_hash()  # type: ignore[union-attr]
         valid = len(password) <= MAX_PASSWORD and _hasher.verify(password, stored)
-        if user is None or stored is _DUMMY_HASH or not valid:
+        if user is None or not known or not valid:
             raise NotAuthenticated("Wrong username or password.")
         token = new_token(user.id)
 
