@@ -452,7 +452,7 @@ class Campaign(Accounts, TargetLists, Logistics):
                       "dose2_due": recipient.dose2_due.isoformat() if recipient.dose2_due else ""}
             return result, changed, by
 
-        outcome = self.handle("vaccinate", caller, decide, key)
+        outcome = self.handle("vaccinate", caller, decide, key, (ticket, gtin, lot_number))
         if not outcome.repeated and outcome.result.get("next_ticket"):
             self._send_dose2(self.get_recipient(UUID(hex=outcome.result["recipient"])))
         return outcome

@@ -9,6 +9,7 @@ received", "only 3 vials on hand") rather than a lost update.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from copy import deepcopy
@@ -51,12 +52,15 @@ class RequestKey:
     fingerprint: str = ""
 
 
-def key_of(caller: Caller, key: RequestKey | str | None) -> RequestKey | None:
-    """Keys belong to the user who sent them: two users' key "1" are two keys."""
+def key_of(caller: Caller, key: RequestKey | str | None, command: str, subject: object) -> RequestKey | None:
+    """Keys belong to the user who sent them (two users' key "1" are two keys) and
+    are bound to the request: the interface's fingerprint of it, or else a hash of
+    the command and what it was asked to act on."""
     if key is None:
         return None
     given = key if isinstance(key, RequestKey) else RequestKey(key)
-    return RequestKey(f"{caller.username}:{given.key}", given.fingerprint)
+    fingerprint = given.fingerprint or hashlib.sha256(f"{command}:{subject!r}".encode()).hexdigest()
+    return RequestKey(f"{caller.username}:{given.key}", fingerprint)
 
 
 class CommandHandling(Access, Application[UUID]):
@@ -69,8 +73,11 @@ class CommandHandling(Access, Application[UUID]):
         caller: Caller,
         decide: Callable[[], Decision],
         key: RequestKey | str | None = None,
+        subject: object = None,
     ) -> Outcome:
-        request = key_of(caller, key)
+        """Run ``decide`` and save what it changed in one write; ``subject`` (what the
+        command acts on) binds an idempotency key that came without a fingerprint."""
+        request = key_of(caller, key, command, subject)
         if self._batch is not None:
             return self._handle_in_batch(command, decide, request)
         for _ in range(ATTEMPTS):

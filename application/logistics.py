@@ -111,7 +111,7 @@ class Logistics(CommandHandling):
             ledger.receive(lot, vials, "release", by)
             return {"gtin": gtin, "lot_number": lot_number}, [lot, ledger], by
 
-        return self.handle("release_lot", caller, decide, key)
+        return self.handle("release_lot", caller, decide, key, (gtin, lot_number, expiry, vials))
 
     def quarantine_lot(self, gtin: str, lot_number: str, reason: str, caller: Caller) -> Outcome:
         return self._change_lot(gtin, lot_number, caller, lambda lot, by: lot.quarantine(reason, by))
@@ -167,7 +167,7 @@ class Logistics(CommandHandling):
             shipment = Shipment.pack(sscc, origin, destination, lines, by)
             return {"sscc": sscc}, [shipment], by
 
-        return self.handle("pack", caller, decide, key)
+        return self.handle("pack", caller, decide, key, (origin, destination, lines))
 
     def dispatch(self, sscc: str, caller: Caller, key: RequestKey | str | None = None) -> Outcome:
         """Scan out: the shipment leaves and its vials leave the origin's stock card."""
@@ -183,7 +183,7 @@ class Logistics(CommandHandling):
                 ledger.issue(self.get_lot(line.gtin, line.lot_number), line.vials, sscc, by)
             return {"sscc": sscc}, [shipment, ledger], by
 
-        return self.handle("dispatch", caller, decide, key)
+        return self.handle("dispatch", caller, decide, key, sscc)
 
     def receive(
         self, sscc: str, lines: list[ReceiptLine], arrival_celsius: Decimal, caller: Caller,
@@ -203,7 +203,7 @@ class Logistics(CommandHandling):
                     ledger.receive(self.get_lot(line.gtin, line.lot_number), line.accepted, sscc, by)
             return {"sscc": sscc}, [shipment, ledger], by
 
-        return self.handle("receive", caller, decide, key)
+        return self.handle("receive", caller, decide, key, (sscc, lines, arrival_celsius))
 
     def cancel(self, sscc: str, reason: str, caller: Caller) -> Outcome:
         return self._change_shipment(sscc, caller, "cancel", lambda s: s.origin,
@@ -255,7 +255,7 @@ class Logistics(CommandHandling):
             ledger.waste(self.get_lot(gtin, lot_number), doses, reason, note, by)
             return {"facility": facility}, [ledger], by
 
-        return self.handle("record_wastage", caller, decide, key)
+        return self.handle("record_wastage", caller, decide, key, (facility, gtin, lot_number, doses, reason))
 
     def record_count(
         self, facility: str, gtin: str, lot_number: str, vials: int, caller: Caller,
@@ -270,7 +270,7 @@ class Logistics(CommandHandling):
             difference = ledger.count(lot, vials * lot.doses_per_vial + loose_doses, by)
             return {"facility": facility, "difference_doses": str(difference)}, [ledger], by
 
-        return self.handle("record_count", caller, decide, key)
+        return self.handle("record_count", caller, decide, key, (facility, gtin, lot_number, vials, loose_doses))
 
     def stock_for(self, facility: str, caller: Caller) -> StockLedger:
         self.check_readable(caller, "read_logistics", self.get_facility(facility).code)

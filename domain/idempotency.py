@@ -58,7 +58,8 @@ class HandledCommand(Aggregate):
         self.fingerprint = fingerprint
 
     def check_same_request(self, command: str, fingerprint: str) -> None:
-        if command != self.command or (fingerprint and self.fingerprint and fingerprint != self.fingerprint):
+        """A key recorded before requests had fingerprints (version 1) is bound to its command alone."""
+        if command != self.command or (self.fingerprint and fingerprint != self.fingerprint):
             msg = ("This Idempotency-Key was already used for another request, so it cannot be used "
                    "for this one: send a new key.")
             raise KeyReused(msg)

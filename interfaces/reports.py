@@ -13,15 +13,17 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
 from typing import Any, TypeVar
 
 from application.errors import ApplicationError, NotFound
 from domain.facility import FacilityKind
 from interfaces.reference_data import facility_rows
-from projections.read_model import WIB, ReadModel
+from projections.read_model import ReadModel
 from projections.rows import ReadModelView
+
+WIB = timezone(timedelta(hours=7), "WIB")  # how times are shown: the ministry's clock
 
 T = TypeVar("T")
 
@@ -120,7 +122,8 @@ REPORTS: dict[str, ReportDefinition] = {d.name: d for d in (
     ReportDefinition(
         "stock", "Stock card reconciliation",
         "Per facility and lot, in doses: opening + received − issued − administered − wasted ± count "
-        "adjustments = closing, beside the last physical count. Days are WIB calendar days.",
+        "adjustments = closing, beside the last physical count. Days are calendar days in each "
+        "facility's own zone (WIB, WITA or WIT).",
         "stock_reconciliation",
         (Column("facility", "Facility"), Column("lot_key", "Lot (GTIN/lot)"), Column("opening", "Opening", N),
          Column("received", "Received", N), Column("issued", "Issued", N), Column("administered", "Administered", N),

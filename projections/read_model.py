@@ -8,7 +8,7 @@ of thousands of events a second). Under the library's own ``ProjectionRunner``
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from eventsourcing.dispatch import singledispatchmethod
@@ -16,6 +16,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
+from domain.provenance import Provenance
 from projections.rows import Changes, ReadModelView
 
 
@@ -24,12 +25,10 @@ def utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-WIB = timezone(timedelta(hours=7), "WIB")
-
-
-def day_of(moment: datetime) -> str:
-    """The calendar day in Western Indonesia Time, the ministry's clock."""
-    return moment.astimezone(WIB).date().isoformat()
+def day_of(by: Provenance) -> str:
+    """The calendar day it happened, in the facility's own zone (WIB, WITA or WIT;
+    events recorded before zones were kept counted in WIB)."""
+    return by.day.isoformat()
 
 
 def hour_of(moment: datetime) -> str:

@@ -4,7 +4,7 @@ opening + received − issued − administered − wasted ± adjustments = closi
 
 beside the last physical count in the period and the discrepancy rate
 (sum of |counted − expected| ÷ sum of expected, over the period's counts).
-Days are calendar days in WIB.
+Days are calendar days in the facility's own zone (WIB, WITA or WIT).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class StockReconciliation(ReadModel):
         """Events not handled here change nothing."""
 
     def flow(self, event: Any, **amounts: int) -> None:
-        key = (event.facility, f"{event.gtin}/{event.lot_number}", day_of(event.by.occurred_at))
+        key = (event.facility, f"{event.gtin}/{event.lot_number}", day_of(event.by))
         self.changes.add("movements", key, **amounts)
 
     @apply_event.register
@@ -101,5 +101,5 @@ class StockReconciliation(ReadModel):
     def counted(self, event: StockLedger.Counted) -> None:
         self.flow(event, adjustments=event.difference)
         key = (event.facility, f"{event.gtin}/{event.lot_number}", utc(event.by.occurred_at))
-        self.changes.put("counts", key, day=day_of(event.by.occurred_at), expected=event.expected,
+        self.changes.put("counts", key, day=day_of(event.by), expected=event.expected,
                          counted=event.counted, difference=event.difference)

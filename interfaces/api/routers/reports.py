@@ -57,8 +57,8 @@ def list_reports(caller: CallerDep, campaign: CampaignDep) -> list[ReportSummary
 def report(
     name: str, read_models: ReadModelsDep, campaign: CampaignDep, caller: CallerDep,
     format: ReportFormat = ReportFormat.json,  # noqa: A002 - the query parameter's name
-    first_day: Annotated[date | None, Query(alias="from", description="First day, WIB (stock)")] = None,
-    last_day: Annotated[date | None, Query(alias="to", description="Last day, WIB (stock)")] = None,
+    first_day: Annotated[date | None, Query(alias="from", description="First day, in each facility's zone (stock)")] = None,
+    last_day: Annotated[date | None, Query(alias="to", description="Last day, in each facility's zone (stock)")] = None,
     facility: Annotated[str | None, Query(description="Facility code (shipments, stock, doses)")] = None,
     phase: Annotated[int | None, Query(description="Campaign phase (recipients)")] = None,
 ) -> Any:
