@@ -27,6 +27,7 @@ run: $(STAMP) zbar
 	$(BIN)/rantai db init
 	$(BIN)/rantai demo
 	$(BIN)/rantai demo --scenario jan2021 --scale 0.01
+	$(BIN)/rantai users demo
 	$(BIN)/rantai serve
 
 test: $(STAMP) zbar

@@ -68,6 +68,9 @@ def demo(
         for note in run.notes:
             console.print(f"• {note}")
         console.print(f"{application.recorder.max_notification_id()} events in the log.")
+        who = run.newcomer
+        console.print(f"Try registering today (DEMO data, phase 2): NIK {who['nik']}, last phone digits "
+                      f"{who['phone_last_four']}, at {who['facility']} on {who['day']} (POST /registrations).")
 
 
 def replay_rollout(scale: float) -> None:

@@ -8,24 +8,32 @@ calendar of the rollout (``occurred_at``), whatever today's date is.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 from stdnum import ean
 
-from application.logistics import NATIONAL_WAREHOUSE, Logistics
 from application.access import Caller
+from application.campaign import Campaign
+from application.logistics import NATIONAL_WAREHOUSE, Logistics
+from domain.calendar import WIB as ZONE_WIB
+from domain.calendar import local_day
 from domain.shipment import ReceiptLine, ShipmentLine
 from interfaces.reference_data import facility_rows, puskesmas_code
+from interfaces.scenarios.sample import FIRST, LAST
 
 WIB = timezone(timedelta(hours=7), "WIB")
 CORONAVAC_GTIN = "0697000000001" + ean.calc_check_digit("0697000000001")
 BIOFARMA_GTIN = "0899280600012" + ean.calc_check_digit("0899280600012")
 CORONAVAC_LOT, BIOFARMA_LOT = "A202012001", "BF2101001"
+DEMO_PHASE = 2  # the demo's own phase, open around today
+NEWCOMERS = 20
+DEMO_PUSKESMAS = ("P327301", "P327302")  # the Kota Bandung puskesmas that get vaccine in the demo
 
 # province -> its two demo districts -> the kecamatan whose puskesmas get vaccine
 ROUTES = {
@@ -57,10 +65,11 @@ class ScenarioClock:
 
 @dataclass
 class DemoRun:
-    app: Logistics
+    app: Campaign
     clock: datetime = datetime(2021, 1, 2, 8, 0, tzinfo=WIB)
     shipments: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    newcomer: dict[str, str] = field(default_factory=dict)
 
     def by(self, facility: str, actor: str = "petugas.gudang") -> Caller:
         """The demo's operator acting as ``actor`` at the demo's time (the server decides
@@ -100,16 +109,17 @@ def is_loaded(app: Logistics) -> bool:
     return app.has_lot(CORONAVAC_GTIN, CORONAVAC_LOT)
 
 
-def run_demo(app: Logistics) -> DemoRun:
+def run_demo(app: Campaign) -> DemoRun:
     run = DemoRun(app)
+    today = local_day(app.clock(), ZONE_WIB)  # the server's today: the demo's lots outlive it
     districts = {d for province in ROUTES.values() for d in province}
     app.register_facilities(facility_rows(puskesmas_in=districts), run.by(NATIONAL_WAREHOUSE, "admin"))
 
     run.tick(24)  # 3 January: Bio Farma releases the lots
     warehouse = run.by(NATIONAL_WAREHOUSE, "qa.biofarma")
-    app.release_lot(CORONAVAC_GTIN, CORONAVAC_LOT, date(2023, 12, 31), "CoronaVac", 1,
+    app.release_lot(CORONAVAC_GTIN, CORONAVAC_LOT, today + timedelta(days=730), "CoronaVac", 1,
                     "Sinovac Life Sciences", 3000, warehouse)
-    app.release_lot(BIOFARMA_GTIN, BIOFARMA_LOT, date(2023, 6, 30), "Vaksin COVID-19 Bio Farma", 10,
+    app.release_lot(BIOFARMA_GTIN, BIOFARMA_LOT, today + timedelta(days=540), "Vaksin COVID-19 Bio Farma", 10,
                     "PT Bio Farma", 600, warehouse)
 
     run.tick(24)  # 4 January: to the provinces
@@ -142,4 +152,34 @@ def run_demo(app: Logistics) -> DemoRun:
     outcome = app.record_count("32.73", CORONAVAC_GTIN, CORONAVAC_LOT, 97,
                                run.by("32.73", "petugas.gudang.kota.bandung"))
     run.notes.append(f"Count discrepancy at 32.73: {outcome.result['difference_doses']} dose(s)")
+    run.newcomer = open_phase_today(app, today)
     return run
+
+
+def demo_targets() -> list[dict[str, str]]:
+    """Health workers of Kota Bandung for the demo's own phase (valid NIKs, demo phones)."""
+    rng = random.Random(2)
+    rows = []
+    for serial in range(1, NEWCOMERS + 1):
+        workplace = DEMO_PUSKESMAS[(serial - 1) % 2]
+        born = date(1970, 1, 1) + timedelta(days=rng.randrange(365 * 30))
+        nik = f"{workplace[1:]}{born:%d%m%y}{9000 + serial:04d}"
+        rows.append({"nik": nik, "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                     "phone": f"0812{rng.randrange(10**7, 10**8)}", "category": "nakes",
+                     "district": "32.73", "workplace": workplace})
+    return rows
+
+
+def open_phase_today(app: Campaign, today: date) -> dict[str, str]:
+    """The demo's own phase: health workers of Kota Bandung on the list, registration
+    open for a week from today and doses every day of it, so a newcomer can register
+    and be vaccinated at once (the January 2021 phase 1 keeps its own calendar)."""
+    operator = Caller.operator("admin.demo", device="cli")  # at the server's time
+    rows = [(n, row) for n, row in enumerate(demo_targets(), start=2)]
+    for _ in app.import_targets(rows, DEMO_PHASE, "Demo: sasaran hari ini", operator):
+        pass
+    deadline = datetime.combine(today + timedelta(days=7), time(23, 59, 59), tzinfo=WIB)
+    app.set_calendar(DEMO_PHASE, deadline, [today + timedelta(days=n) for n in range(7)], operator)
+    first = rows[0][1]
+    return {"nik": first["nik"], "phone_last_four": first["phone"][-4:], "facility": first["workplace"],
+            "day": today.isoformat()}

@@ -19,3 +19,21 @@ def test_demo_has_its_short_delivery_vvm_rejection_and_count_discrepancy(app) ->
     # 298 arrived at 32.73, 200 went on to its puskesmas, the count found 97
     assert app.get_stock("32.73").doses_of(f"{CORONAVAC_GTIN}/{CORONAVAC_LOT}") == 97
     assert is_loaded(app)
+
+
+def test_a_newcomer_registers_and_is_vaccinated_today_after_the_demo(app) -> None:
+    from datetime import date
+
+    from application.access import Caller
+    from domain.recipient import Channel, ScreeningResult
+    from domain.user import Role
+
+    # Given the demo, on the server's own clock
+    who = run_demo(app).newcomer
+    # When the person the demo names registers for today and comes to the puskesmas
+    ticket = app.register(who["nik"], who["phone_last_four"], Channel.WEB, who["facility"],
+                          date.fromisoformat(who["day"])).result["ticket"]
+    vaccinator = Caller("ani", Role.VACCINATOR, who["facility"], "hp-1")
+    app.screen(ticket, ScreeningResult.ELIGIBLE, "", None, vaccinator)
+    # Then the dose is given from the demo's stock (its lots outlive today)
+    assert app.vaccinate(ticket, CORONAVAC_GTIN, CORONAVAC_LOT, "ani", vaccinator).result["dose"] == "1"
