@@ -363,8 +363,9 @@ class Campaign(Accounts, TargetLists, Logistics):
             recipient = self.get_recipient(recipient_id)
             booked = recipient.day == day or recipient.dose2_due == day
             if recipient.phone and recipient.ticket and booked and len(recipient.doses) < 2:
-                text = (f"Pengingat: vaksinasi COVID-19 Anda besok, {day.isoformat()}, di {recipient.facility}. "
-                        f"Tiket: {recipient.ticket}.")
+                place = self.get_facility(recipient.facility or "").name if recipient.facility else "-"
+                text = (f"Pengingat: vaksinasi COVID-19 Anda besok, {day.isoformat()}, di {place}. "
+                        f"Tiket: {recipient.ticket}. Bawa KTP.")
                 messages.append(SmsMessage(f"reminder-{recipient_id.hex}-{day.isoformat()}", recipient.phone, text))
         if messages:
             self.sms.send(messages)

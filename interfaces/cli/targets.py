@@ -14,6 +14,7 @@ from interfaces.scenarios.sample import sample_rows
 
 targets = typer.Typer(help="Target lists (sasaran).", no_args_is_help=True)
 blast = typer.Typer(help="The SMS blast.", no_args_is_help=True)
+sms = typer.Typer(help="Messages to recipients.", no_args_is_help=True)
 
 
 class WrongColumns(ValueError):
@@ -133,5 +134,30 @@ def start_blast(
             for sent in app.send_blast(run.id, gateway, by):
                 bar.update(task, completed=sent, note=f"{sent} sent")
             console.print(f"Blast {run.id} (run {run.run}): {sent} messages sent.")
+    finally:
+        gateway.close()
+
+
+@sms.command("reminders")
+def reminders(day: str = typer.Option("", help="The vaccination day to remind of (default: tomorrow, WIB)")) -> None:
+    """Send a reminder to everyone booked on DAY or due for dose 2 on it (run daily, the day
+    before; running it twice sends nothing twice: each reminder has its own message id)."""
+    from datetime import timedelta
+
+    from domain.calendar import WIB, local_day
+    from interfaces.bootstrap import default_settings, open_sms_gateway
+    from interfaces.cli.terminal import campaign, console
+
+    gateway = open_sms_gateway(default_settings())
+    try:
+        with campaign() as app:
+            app.sms = gateway
+            try:
+                when = date.fromisoformat(day) if day else local_day(app.clock(), WIB) + timedelta(days=1)
+            except ValueError:
+                console.print("[red]--day must look like 2021-01-14.[/red]")
+                raise typer.Exit(2) from None
+            sent = app.send_reminders(when)
+        console.print(f"{sent} reminders for {when.isoformat()} handed to the SMS gateway.")
     finally:
         gateway.close()

@@ -236,3 +236,20 @@ def test_an_officer_registers_a_target_without_a_phone_in_the_field(clinic: Cold
     outcome = clinic.app.register(nik(serial=9), None, Channel.FIELD, PUSKESMAS, JAN_14,
                                   clinic.by("32.73", "babinsa"))
     assert clinic.app.find_by_ticket(outcome.result["ticket"]).channel is Channel.FIELD
+
+
+def test_tickets_and_reminders_go_out_by_sms(clinic: ColdChain, settings) -> None:
+    from interfaces.sms.outbox import OutboxGateway
+
+    # Given an SMS gateway, When two people book 14 January and one 15 January
+    outbox = OutboxGateway(settings.sms_outbox)
+    clinic.app.sms = outbox
+    tickets = [register(clinic, 1), register(clinic, 2), register(clinic, 3, day=JAN_14 + timedelta(days=1))]
+    # Then each got the ticket, and the day before 14 January the first two get a reminder, once
+    sent = dict(outbox.db.execute("SELECT message_id, text FROM messages").fetchall())
+    assert all(f"ticket-{t}" in sent and t in sent[f"ticket-{t}"] for t in tickets)
+    assert clinic.app.send_reminders(JAN_14) == 2
+    assert clinic.app.send_reminders(JAN_14) == 2  # the same message ids: the gateway drops the repeats
+    reminders = outbox.db.execute("SELECT text, attempts FROM messages WHERE message_id LIKE 'reminder-%'").fetchall()
+    assert len(reminders) == 2 and all("Puskesmas Sukasari" in text for text, _ in reminders)
+    outbox.close()
