@@ -99,6 +99,7 @@ class Accounts(CommandHandling):
         return outcome, token, self.get_user(username).tokens[token_id(token)][1]  # type: ignore[return-value]
 
     def issue_token(self, username: str, caller: Caller, kind: TokenKind = TokenKind.API) -> tuple[str, datetime]:
+        self.check_role(caller, "manage_users")
         token = new_token(User.id_for(username))
 
         def decide() -> Decision:
@@ -134,6 +135,7 @@ class Accounts(CommandHandling):
         return self._change_user(username, caller, lambda user, by: user.lift_lockout(by))
 
     def _change_user(self, username: str, caller: Caller, change: Any) -> Outcome:
+        self.check_role(caller, "manage_users")
         def decide() -> Decision:
             user = self.get_user(username)
             by = self.acting("manage_users", caller, self._where(user.scope))

@@ -392,6 +392,7 @@ class Campaign(Accounts, TargetLists, Logistics):
 
     def ticket_for(self, ticket: str, caller: Caller) -> Recipient:
         """Desk 1: the booking behind a ticket, for staff of the facility it is booked at."""
+        self.check_role(caller, "read_ticket")
         recipient = self.find_by_ticket(ticket)
         self.check_readable(caller, "read_ticket", recipient.facility or recipient.district)
         return recipient

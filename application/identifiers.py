@@ -13,8 +13,8 @@ SSCC_LENGTH = 18
 
 def _check_digits(number: str, length: int, what: str) -> str:
     number = (number or "").strip().replace(" ", "")
-    if not number.isdigit() or len(number) != length:
-        msg = f"{what} must be exactly {length} digits (got {number!r})."
+    if len(number) > 2 * length or not number.isdigit() or len(number) != length:
+        msg = f"{what} must be exactly {length} digits: check the label and scan it again."
         raise InvalidIdentifier(msg)
     if ean.calc_check_digit(number[:-1]) != number[-1]:
         msg = f"{what} {number} has a wrong check digit: the label was misread or mistyped; scan it again."

@@ -16,6 +16,7 @@ from eventsourcing.persistence import JSONTranscoder
 
 from application.errors import (
     AlreadyExists,
+    Forbidden,
     FacilityNotFound,
     LotNotFound,
     ShipmentNotFound,
@@ -217,7 +218,16 @@ class Logistics(CommandHandling):
         )
 
     def _end_in_scope(self, caller: Caller) -> Any:
-        return lambda s: s.destination if self.within(caller.scope, s.destination) else s.origin
+        """The receiver's end when the caller may act there, else the sender's."""
+
+        def end(shipment: Shipment) -> str:
+            try:
+                self.check_permission("record_temperature", caller, shipment.destination)
+            except Forbidden:
+                return shipment.origin
+            return shipment.destination
+
+        return end
 
     def _change_shipment(self, sscc: str, caller: Caller, name: str, where: Any, change: Any) -> Outcome:
         sscc = parse_sscc(sscc)

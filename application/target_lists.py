@@ -25,6 +25,8 @@ from eventsourcing.persistence import StoredEvent
 from application.handling import CommandHandling
 from application.people import InvalidPersonalData, parse_nik, parse_phone, recipient_id_for
 from application.access import CAMPAIGN, Caller
+from domain.bounds import NAME_TEXT, clean_text
+from domain.errors import OutOfBounds
 from domain.provenance import Provenance
 from domain.recipient import Category, Recipient
 
@@ -88,7 +90,10 @@ class TargetLists(CommandHandling):
 
     def parse_target(self, row: dict[str, str]) -> dict[str, Any]:
         nik = self.parse_nik(row.get("nik", ""))
-        name = " ".join((row.get("name") or "").split())
+        try:
+            name = clean_text(row.get("name") or "", "Name", NAME_TEXT)
+        except OutOfBounds:
+            raise InvalidPersonalData(f"Name has more than {NAME_TEXT} characters.") from None
         if not name:
             raise InvalidPersonalData("Name is empty.")
         category = CATEGORIES.get((row.get("category") or "").strip().lower().replace(" ", "_"))
@@ -96,12 +101,12 @@ class TargetLists(CommandHandling):
             raise InvalidPersonalData("Category must be 'nakes' or 'tenaga_penunjang'.")
         district = (row.get("district") or "").strip()
         if self.regions is not None and not self.regions.has_district(district):
-            raise InvalidPersonalData(f"District {district!r} is not a known kabupaten/kota code.")
+            raise InvalidPersonalData("District is not a known kabupaten/kota code.")
         phone = (row.get("phone") or "").strip()
         return {  # no phone is allowed: such targets go straight to the field-visit worklist
             "nik": nik, "name": name, "phone": parse_phone(phone) if phone else "",
             "category": category, "district": district,
-            "workplace": (row.get("workplace") or "").strip(),
+            "workplace": (row.get("workplace") or "").strip()[:20],
         }
 
     def prepare_targets(

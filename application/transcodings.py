@@ -57,12 +57,27 @@ def dataclass_transcoding(cls: type) -> Transcoding:
     return DataclassAsDict()
 
 
+class ProvenanceAsDict(Transcoding):
+    """Decoded with ``Provenance.restore``: a stored event decodes whatever today's bounds say."""
+
+    type = Provenance
+    name = "Provenance"
+    names = [f.name for f in fields(Provenance)]
+
+    def encode(self, obj: Provenance) -> dict[str, Any]:
+        return {n: getattr(obj, n) for n in self.names}
+
+    def decode(self, data: dict[str, Any]) -> Provenance:
+        return Provenance.restore(**data)
+
+
 ENUMS = (FacilityKind, LotStatus, ShipmentStatus, WastageReason)
-DATACLASSES = (Provenance, ShipmentLine, ReceiptLine)
+DATACLASSES = (ShipmentLine, ReceiptLine)
 
 
 def register_domain_transcodings(transcoder: JSONTranscoder, *more: type) -> None:
     transcoder.register(DateAsISO())
+    transcoder.register(ProvenanceAsDict())
     for enum in ENUMS:
         transcoder.register(enum_transcoding(enum))
     for cls in (*DATACLASSES, *more):

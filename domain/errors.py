@@ -13,11 +13,9 @@ class RuleBroken(Exception):
         self.message = message
 
 
-class InvalidQuantity(RuleBroken):
-    pass
+class OutOfBounds(RuleBroken):
+    """A value no command may carry: malformed input (422), not a broken rule (409)."""
 
 
-def check_positive(quantity: int, what: str) -> None:
-    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
-        msg = f"{what} must be a whole number greater than zero (got {quantity!r})."
-        raise InvalidQuantity(msg)
+class InvalidQuantity(OutOfBounds):
+    """A quantity or a list of lines that cannot be right."""

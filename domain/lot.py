@@ -8,7 +8,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import RuleBroken, check_positive
+from domain.bounds import MAX_DOSES_PER_VIAL, NAME_TEXT, check_expiry, check_lot_number, check_quantity, clean_text
+from domain.errors import RuleBroken
 from domain.provenance import Provenance
 
 
@@ -80,7 +81,11 @@ class Lot(Aggregate):
         manufacturer: str,
         by: Provenance,
     ) -> Lot:
-        check_positive(doses_per_vial, "Doses per vial")
+        check_lot_number(lot_number)
+        check_quantity(doses_per_vial, "Doses per vial", MAX_DOSES_PER_VIAL)
+        check_expiry(expiry, by.day)
+        product = clean_text(product, "The product's name", NAME_TEXT)
+        manufacturer = clean_text(manufacturer, "The manufacturer's name", NAME_TEXT)
         if expiry <= by.day:
             msg = f"Lot {lot_number} expired on {expiry.isoformat()}: an expired lot cannot be released."
             raise ExpiredLot(msg)
@@ -107,7 +112,7 @@ class Lot(Aggregate):
 
     def quarantine(self, reason: str, by: Provenance) -> None:
         self.check_not_recalled()
-        self._quarantined(reason, by)
+        self._quarantined(clean_text(reason, "The reason"), by)
 
     @event("Quarantined")
     def _quarantined(self, reason: str, by: Provenance) -> None:
@@ -127,7 +132,7 @@ class Lot(Aggregate):
 
     def recall(self, reason: str, by: Provenance) -> None:
         self.check_not_recalled()
-        self._recalled(reason, by)
+        self._recalled(clean_text(reason, "The reason"), by)
 
     @event("Recalled")
     def _recalled(self, reason: str, by: Provenance) -> None:

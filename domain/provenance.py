@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
+from typing import Any
 
+from domain.bounds import check_moment
 from domain.calendar import WIB, local_day
+from domain.errors import OutOfBounds
+
+MAX_LABEL = 64  # actor, facility, device
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,18 @@ class Provenance:
         if self.occurred_at.tzinfo is None:
             msg = "occurred_at must carry a time zone"
             raise ValueError(msg)
+        check_moment(self.occurred_at, "The time it happened")
+        if any(len(label) > MAX_LABEL for label in (self.actor, self.facility, self.device)):
+            raise OutOfBounds(f"Actor, facility and device are at most {MAX_LABEL} characters.")
+
+    @classmethod
+    def restore(cls, **stored: Any) -> Provenance:
+        """As it was stored: an event once written always decodes, whatever today's bounds."""
+        provenance = object.__new__(cls)
+        defaults = {f.name: f.default for f in fields(cls)}
+        for name, default in defaults.items():
+            object.__setattr__(provenance, name, stored.get(name, default))
+        return provenance
 
     @property
     def day(self) -> date:

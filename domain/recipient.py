@@ -15,7 +15,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import RuleBroken
+from domain.bounds import LONG_TEXT, MAX_POSTPONE_DAYS, NAME_TEXT, clean_text
+from domain.errors import OutOfBounds, RuleBroken
 from domain.facility import Facility
 from domain.provenance import Provenance
 
@@ -153,7 +154,8 @@ class Recipient(Aggregate):
     # SMS delivery, as reported by the gateway
 
     def report_delivery(self, message_id: str, status: str, reason: str, by: Provenance) -> None:
-        self._delivery_reported(message_id, status, reason, self.district, self.phase, by)
+        reason = clean_text(reason, "The failure reason")
+        self._delivery_reported(message_id[:100], status, reason, self.district, self.phase, by)
 
     @event("DeliveryReported")
     def _delivery_reported(
@@ -221,7 +223,7 @@ class Recipient(Aggregate):
     # Field visits for non-responders
 
     def assign_visit(self, unit: VisitUnit, officer: str, by: Provenance) -> None:
-        self._visit_assigned(unit, officer, self.district, self.phase, by)
+        self._visit_assigned(unit, clean_text(officer, "The officer's name", NAME_TEXT), self.district, self.phase, by)
 
     @event("VisitAssigned")
     def _visit_assigned(
@@ -230,7 +232,7 @@ class Recipient(Aggregate):
         self.visits.append((unit.value, ""))
 
     def report_visit(self, outcome: VisitOutcome, note: str, by: Provenance) -> None:
-        self._visit_reported(outcome, note, self.district, self.phase, by)
+        self._visit_reported(outcome, clean_text(note, "The note"), self.district, self.phase, by)
 
     @event("VisitReported")
     def _visit_reported(
@@ -245,10 +247,16 @@ class Recipient(Aggregate):
         self.check_registered()
         if len(self.doses) >= MAX_DOSES:
             raise NoMoreDoses(f"Both doses have been given (last on {self.doses[-1].day}).")
-        if result is not ScreeningResult.ELIGIBLE and not reason.strip():
+        reason = clean_text(reason, "The reason")
+        if self.doses and by.day < self.doses[-1].day:
+            raise ScreeningIncomplete(f"A screening cannot be dated before dose {self.doses[-1].number} "
+                                      f"({self.doses[-1].day.isoformat()}): check the device's clock.")
+        if result is not ScreeningResult.ELIGIBLE and not reason:
             raise ScreeningIncomplete("Give the reason the vaccination is postponed or not given.")
         if result is ScreeningResult.POSTPONED and (until is None or until <= by.day):
             raise ScreeningIncomplete("A postponement needs the date to come back, after today.")
+        if until is not None and until > by.day + timedelta(days=MAX_POSTPONE_DAYS):
+            raise OutOfBounds("A postponement lasts at most a year.")
         self._screened(result, reason, until, by.day, self.district, self.phase, by)
 
     @event("Screened")
@@ -300,6 +308,7 @@ class Recipient(Aggregate):
         self.ticket = next_ticket or None
 
     def report_aefi(self, severity: Severity, description: str, by: Provenance) -> None:
+        description = clean_text(description, "The description", LONG_TEXT)
         if not self.doses:
             raise NoDoseYet("An AEFI (KIPI) report needs a dose given first.")
         last = self.doses[-1]

@@ -7,7 +7,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import RuleBroken, check_positive
+from domain.bounds import MAX_CAPACITY, check_quantity
+from domain.errors import RuleBroken
 from domain.provenance import Provenance
 
 
@@ -37,7 +38,7 @@ class VaccinationSession(Aggregate):
 
     @classmethod
     def open(cls, facility: str, day: date, capacity: int, by: Provenance) -> VaccinationSession:
-        check_positive(capacity, "Daily capacity")
+        check_quantity(capacity, "Daily capacity", MAX_CAPACITY)
         return cls(facility, day, capacity, by)
 
     @property

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidQuantity, RuleBroken, check_positive
+from domain.bounds import MAX_LINES, MAX_VIALS_PER_LINE, check_celsius, check_lot_number, check_quantity, clean_text
+from domain.errors import InvalidQuantity, RuleBroken
 from domain.provenance import Provenance
 
 COLD_CHAIN_MIN = Decimal(2)
@@ -131,15 +132,16 @@ class Shipment(Aggregate):
         lines: list[ShipmentLine],
         by: Provenance,
     ) -> Shipment:
-        if not lines:
-            msg = f"Shipment {sscc} has no lines: add at least one lot."
+        if not lines or len(lines) > MAX_LINES:
+            msg = f"A shipment has 1 to {MAX_LINES} lines: one per lot."
             raise InvalidQuantity(msg)
         keys = [line.lot_key for line in lines]
         if len(set(keys)) != len(keys):
             msg = f"Shipment {sscc} lists a lot twice: put all vials of a lot on one line."
             raise InvalidQuantity(msg)
         for line in lines:
-            check_positive(line.vials, f"Vials of lot {line.lot_number}")
+            check_lot_number(line.lot_number)
+            check_quantity(line.vials, f"Vials of lot {line.lot_number}", MAX_VIALS_PER_LINE)
         return cls(sscc, origin, destination, lines, by)
 
     @property
@@ -175,6 +177,9 @@ class Shipment(Aggregate):
 
     def cancel(self, reason: str, by: Provenance) -> None:
         self.check_status(ShipmentStatus.PACKED)
+        reason = clean_text(reason, "The reason")
+        if not reason:
+            raise InvalidQuantity("Say why the shipment is cancelled.")
         self._cancelled(reason, by)
 
     @event("Cancelled")
@@ -183,6 +188,7 @@ class Shipment(Aggregate):
         self.cancel_reason = reason
 
     def record_temperature(self, celsius: Decimal, by: Provenance) -> None:
+        celsius = check_celsius(celsius)
         self.check_status(ShipmentStatus.DISPATCHED)
         self._temperature_recorded(celsius, is_excursion(celsius), by)
 
@@ -191,6 +197,8 @@ class Shipment(Aggregate):
         self.readings.append((by.occurred_at.isoformat(), celsius, excursion))
 
     def receive(self, lines: list[ReceiptLine], arrival_celsius: Decimal, by: Provenance) -> None:
+        arrival_celsius = check_celsius(arrival_celsius)
+        lines = [replace(line, reason=clean_text(line.reason, "The reason")) for line in lines]
         self.check_status(ShipmentStatus.DISPATCHED)
         self.check_destination(by.facility)
         self.check_receipt(lines)
@@ -231,6 +239,8 @@ class Shipment(Aggregate):
         if line.accepted < 0 or line.rejected < 0:
             msg = f"Lot {lot}: accepted and rejected vials cannot be negative."
             raise InvalidQuantity(msg)
+        check_quantity(line.accepted, "Accepted vials", MAX_VIALS_PER_LINE, minimum=0)
+        check_quantity(line.rejected, "Rejected vials", MAX_VIALS_PER_LINE, minimum=0)
         if line.accepted + line.rejected > vials_sent:
             msg = (
                 f"Lot {lot}: {line.accepted} accepted + {line.rejected} rejected is more than "

@@ -8,7 +8,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidQuantity, RuleBroken, check_positive
+from domain.bounds import MAX_COUNT_VIALS, MAX_DOSES, MAX_RELEASE_VIALS, check_quantity, clean_text
+from domain.errors import InvalidQuantity, RuleBroken
 from domain.lot import Lot
 from domain.provenance import Provenance
 
@@ -73,7 +74,7 @@ class StockLedger(Aggregate):
             raise InsufficientStock(msg)
 
     def receive(self, lot: Lot, vials: int, reference: str, by: Provenance) -> None:
-        check_positive(vials, f"Vials of lot {lot.lot_number} received")
+        check_quantity(vials, f"Vials of lot {lot.lot_number} received", MAX_RELEASE_VIALS)
         self._received(
             self.facility, lot.gtin, lot.lot_number, lot.expiry, lot.doses_per_vial, vials,
             vials * lot.doses_per_vial, reference, by,
@@ -92,7 +93,7 @@ class StockLedger(Aggregate):
         self.on_hand[key] = self.doses_of(key) + doses
 
     def issue(self, lot: Lot, vials: int, reference: str, by: Provenance) -> None:
-        check_positive(vials, f"Vials of lot {lot.lot_number}")
+        check_quantity(vials, f"Vials of lot {lot.lot_number}", MAX_RELEASE_VIALS)
         lot.check_usable(by.day)
         doses = vials * lot.doses_per_vial
         self.check_available(lot, doses)
@@ -107,7 +108,7 @@ class StockLedger(Aggregate):
         self.on_hand[key] = self.doses_of(key) - doses
 
     def administer(self, lot: Lot, doses: int, reference: str, by: Provenance) -> None:
-        check_positive(doses, "Doses given")
+        check_quantity(doses, "Doses given", MAX_DOSES)
         lot.check_usable(by.day)
         self.check_available(lot, doses)
         self._administered(self.facility, lot.gtin, lot.lot_number, doses, reference, by)
@@ -120,7 +121,8 @@ class StockLedger(Aggregate):
         self.on_hand[key] = self.doses_of(key) - doses
 
     def waste(self, lot: Lot, doses: int, reason: WastageReason, note: str, by: Provenance) -> None:
-        check_positive(doses, "Doses wasted")
+        check_quantity(doses, "Doses wasted", MAX_DOSES)
+        note = clean_text(note, "The note")
         self.check_available(lot, doses)
         self._wasted(self.facility, lot.gtin, lot.lot_number, doses, reason, note, by)
 
@@ -134,9 +136,10 @@ class StockLedger(Aggregate):
 
     def count(self, lot: Lot, counted_doses: int, by: Provenance) -> int:
         """Record a physical count; the difference becomes an adjustment."""
-        if counted_doses < 0:
+        if isinstance(counted_doses, int) and counted_doses < 0:
             msg = f"Lot {lot.lot_number}: a count cannot be negative."
             raise InvalidQuantity(msg)
+        check_quantity(counted_doses, "Doses counted", MAX_COUNT_VIALS * lot.doses_per_vial, minimum=0)
         if lot.key not in self.lots:
             msg = f"Lot {lot.lot_number} has never been on the stock card of {self.facility}."
             raise LotNotOnCard(msg)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -185,13 +186,36 @@ def wib(moment: str | datetime | None) -> datetime | None:
     return moment.astimezone(WIB).replace(tzinfo=None, microsecond=0)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """Stored text as a spreadsheet may safely show it: control characters removed,
+    and text a spreadsheet would run as a formula (=, +, -, @, tab, CR) kept as
+    text by a leading apostrophe. Numbers and times pass as they are."""
+    if not isinstance(value, str):
+        return value
+    text = "".join(ch for ch in value if ch in "\t\r" or unicodedata.category(ch) != "Cc")
+    if text.startswith(FORMULA_STARTS) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def as_text(value: Any) -> str:
     """How a cell reads in CSV (and how a test compares XLSX cells to it)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
-    return str(value)
+    return str(safe_cell(value) if isinstance(value, str) else value)
 
 
 @dataclass(frozen=True)
@@ -278,7 +302,7 @@ def to_xlsx(report: Report) -> bytes:
     about = book.active
     about.title = "About"
     for label, value in report.header_lines():
-        about.append([label, value])
+        about.append([label, safe_cell(value)])
         about.cell(about.max_row, 1).font = bold
         if isinstance(value, datetime):
             about.cell(about.max_row, 2).number_format = XLSX_FORMATS[TIME]
@@ -291,7 +315,7 @@ def to_xlsx(report: Report) -> bytes:
     for cell in sheet[1]:
         cell.font = bold
     for row in report.cells():
-        sheet.append(row)
+        sheet.append([safe_cell(value) for value in row])
     for index, column in enumerate(columns, start=1):
         letter = sheet.cell(1, index).column_letter
         sheet.column_dimensions[letter].width = max(len(column.title), 19 if column.kind == TIME else 10) + 2

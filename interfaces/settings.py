@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = 15
     registrations_per_address_per_hour: int = 600
     registration_failures_per_nik: int = 5  # per hour, then that NIK waits an hour
+    max_body_bytes: int = 1_000_000  # a request's body (JSON or form); more is refused with 413
+    max_header_bytes: int = 16_384  # a request's headers in all; more is refused with 431
 
 
 class MissingSecrets(RuntimeError):

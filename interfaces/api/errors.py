@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import psycopg
+from eventsourcing.persistence import InterfaceError as StoreInterfaceError
+from eventsourcing.persistence import OperationalError as StoreOperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 
 from application.accounts import WeakPassword
 from application.errors import (
@@ -19,10 +25,11 @@ from application.errors import (
     TooManyAttempts,
 )
 from application.people import InvalidPersonalData
-from domain.errors import RuleBroken
+from domain.errors import OutOfBounds, RuleBroken
 from domain.idempotency import KeyReused
 from domain.user import InvalidUsername
 from interfaces.api.security import CsrfMissing
+from interfaces.api.models import ErrorBody
 from interfaces.scanner.digital_link import ScanNotUnderstood
 
 STATUS = [
@@ -36,6 +43,7 @@ STATUS = [
     (InvalidPersonalData, 422),
     (OutsideTimeWindow, 422),
     (KeyReused, 422),
+    (OutOfBounds, 422),
     (WeakPassword, 422),
     (InvalidUsername, 422),
     (AlreadyExists, 409),
@@ -58,11 +66,36 @@ def _answer(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(status_code=status, content=content, headers=headers)
 
 
+UNAVAILABLE = (StoreOperationalError, StoreInterfaceError, psycopg.OperationalError, PoolTimeout,
+               sqlite3.OperationalError)
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorBody, "description": description} for code, description in (
+        (400, "The request cannot be read (not JSON, not a form)"),
+        (401, "No valid login: a bearer token, a session cookie or the gateway's secret"),
+        (403, "Logged in, but this account may not do this here (the reason in words)"),
+        (404, "Something the request names does not exist"),
+        (409, "A rule refuses it now (already received, no stock, fully booked...)"),
+        (413, "The request's body is too large"),
+        (422, "Malformed input: a value outside its bound, a bad check digit, a reused key"),
+        (429, "Too many attempts: wait the Retry-After seconds"),
+        (431, "The request's headers are too large"),
+        (503, "The database is unavailable or busy: try again later"),
+    )
+}
+
+
+def _unavailable(request: Request, error: Exception) -> JSONResponse:
+    return JSONResponse(status_code=503, headers={"Retry-After": "5"}, content={
+        "error": "Unavailable", "message": "The database is busy or unreachable: try again in a few seconds."})
+
+
 def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    if any(item.get("type") == "json_invalid" for item in error.errors()):
+        return JSONResponse(status_code=400, content={"error": "Unreadable", "message": "The body is not valid JSON."})
     problems = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"] if part not in ("body", "header"))
-        problems.append(f"{where}: {item['msg']}")
+        problems.append(f"{where[:60]}: {item['msg'][:120]}")
     message = "Some fields are missing or wrong: " + "; ".join(problems)
     return JSONResponse(status_code=422, content={"error": "InvalidRequest", "message": message[:500]})
 
@@ -71,3 +104,5 @@ def register_error_handlers(api: FastAPI) -> None:
     for kind, _ in STATUS:
         api.add_exception_handler(kind, _answer)
     api.add_exception_handler(RequestValidationError, _invalid_request)
+    for kind in UNAVAILABLE:
+        api.add_exception_handler(kind, _unavailable)

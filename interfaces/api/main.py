@@ -11,7 +11,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from interfaces.api.errors import register_error_handlers
+from interfaces.api.errors import ERROR_RESPONSES, register_error_handlers
+from interfaces.api.limits import RequestLimits
 from interfaces.api.routers import (
     dashboard,
     districts,
@@ -63,11 +64,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     register_error_handlers(api)
     for module in (login, users, shipments, stock, scans, registrations, vaccinations, districts, reports,
                    dashboard):
-        api.include_router(module.router)
+        api.include_router(module.router, responses=ERROR_RESPONSES)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @api.get("/health", tags=["health"])
+    @api.get("/health", tags=["health"], responses=ERROR_RESPONSES)
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    limits_of = settings or default_settings()
+    api.add_middleware(RequestLimits, max_body=limits_of.max_body_bytes, max_headers=limits_of.max_header_bytes)
     return api

@@ -67,9 +67,9 @@ def register(chain: ColdChain, serial: int = 1, day: date = JAN_14) -> str:
 
 
 def at(chain: ColdChain, day: date) -> Caller:
-    """The puskesmas's vaccinator at 09:00 WIB on ``day`` (a scan time the operator may set)."""
-    return Caller.operator("vaksinator.ani", device="tablet-3",
-                           occurred_at=datetime.combine(day, time(9), tzinfo=WIB))
+    """The puskesmas's vaccinator at 09:00 WIB on ``day``: the scenario's clock moves there."""
+    chain.now = datetime.combine(day, time(9), tzinfo=WIB)
+    return Caller.operator("vaksinator.ani", device="tablet-3", occurred_at=chain.now)
 
 
 def screen_and_vaccinate(chain: ColdChain, ticket: str, day: date = JAN_14):

@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from application.people import mask_name, mask_phone
 from domain.recipient import VisitOutcome, VisitUnit
 from interfaces.api.deps import CallerDep, CampaignDep, ReadModelsDep
-from interfaces.api.models import CommandResult
+from interfaces.api.models import CommandResult, Reason
+from interfaces.api.params import MAX_OFFSET, MAX_PHASE, FacilityCodePath, parse_instant
+from domain.bounds import NAME_TEXT
 
 router = APIRouter(tags=["field visits"])
 
@@ -37,23 +41,26 @@ class Worklist(BaseModel):
 
 class VisitCreate(BaseModel):
     unit: VisitUnit
-    officer: str
+    officer: str = Field(min_length=1, max_length=NAME_TEXT)
 
 
 class VisitReportCreate(BaseModel):
     outcome: VisitOutcome
-    note: str = ""
+    note: Reason = ""
 
 
 @router.get("/districts/{code}/worklist")
 def worklist(
-    code: str, campaign: CampaignDep, read_models: ReadModelsDep, caller: CallerDep, phase: int | None = None,
-    as_of: datetime | None = None, limit: int = Query(50, le=500), offset: int = 0,
+    code: FacilityCodePath, campaign: CampaignDep, read_models: ReadModelsDep, caller: CallerDep,
+    phase: Annotated[int | None, Query(ge=1, le=MAX_PHASE)] = None,
+    as_of: Annotated[str | None, Query(max_length=40, description="ISO 8601 with its offset, e.g. "
+                                       "2021-01-14T00:00:00+07:00 (default: now)")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Worklist:
     """Masked: a visit's officer opens one person's record (GET /recipients/{id}) to see who to visit."""
     campaign.check_readable(caller, "read_worklist", campaign.get_facility(code).code)
     view = read_models["non_responders"].view
-    moment = as_of or campaign.clock()
+    moment = parse_instant(as_of, "as_of") if as_of else campaign.clock()
     entries = []
     for row in view.worklist(code, moment, phase, limit, offset):
         recipient = campaign.get_recipient(UUID(hex=row["recipient_id"]))
@@ -94,6 +101,7 @@ class RecipientDetail(BaseModel):
 def recipient(recipient_id: UUID, campaign: CampaignDep, caller: CallerDep) -> RecipientDetail:
     """One person on the list: unmasked for the district officer visiting them (the read
     is recorded as an event), masked for anyone else who may see the worklist."""
+    campaign.check_role(caller, "read_worklist")
     person = campaign.get_recipient(recipient_id)
     campaign.check_readable(caller, "read_worklist", person.district)
     unmasked = campaign.may_see_personal_data(caller, person)

@@ -7,10 +7,11 @@ from datetime import date
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 
 from interfaces.api.deps import CallerDep, CampaignDep, ReadModelsDep
+from interfaces.api.params import MAX_PHASE
 from interfaces.reports import EXPORTS, OPTION_LABELS, REPORTS, ReportOptions, build_report, file_name
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -55,12 +56,13 @@ def list_reports(caller: CallerDep, campaign: CampaignDep) -> list[ReportSummary
     404: {"description": "No report of that name"},
 })
 def report(
-    name: str, read_models: ReadModelsDep, campaign: CampaignDep, caller: CallerDep,
+    name: Annotated[str, Path(max_length=40)], read_models: ReadModelsDep, campaign: CampaignDep, caller: CallerDep,
     format: ReportFormat = ReportFormat.json,  # noqa: A002 - the query parameter's name
     first_day: Annotated[date | None, Query(alias="from", description="First day, in each facility's zone (stock)")] = None,
     last_day: Annotated[date | None, Query(alias="to", description="Last day, in each facility's zone (stock)")] = None,
-    facility: Annotated[str | None, Query(description="Facility code (shipments, stock, doses)")] = None,
-    phase: Annotated[int | None, Query(description="Campaign phase (recipients)")] = None,
+    facility: Annotated[str | None, Query(max_length=20, pattern=r"^[A-Za-z0-9.]+$",
+                                          description="Facility code (shipments, stock, doses)")] = None,
+    phase: Annotated[int | None, Query(ge=1, le=MAX_PHASE, description="Campaign phase (recipients)")] = None,
 ) -> Any:
     """A report as JSON (with ``position``: notification id and recorded time), CSV or XLSX;
     the rows of the facilities and districts inside the caller's scope."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
 
 from domain.shipment import ReceiptLine, Shipment, ShipmentLine
 from interfaces.api.deps import CallerDep, CampaignDep, KeyDep
@@ -20,6 +22,7 @@ from interfaces.scanner.digital_link import shipment_uri
 from interfaces.scanner.labels import qr_png
 
 router = APIRouter(prefix="/shipments", tags=["shipments"])
+Sscc = Annotated[str, Path(min_length=18, max_length=20, pattern=r"^\d+$", description="The 18-digit SSCC (AI 00)")]
 
 
 def public(shipment: Shipment) -> ShipmentPublic:
@@ -46,34 +49,34 @@ def pack(body: ShipmentCreate, campaign: CampaignDep, caller: CallerDep, key: Ke
 
 
 @router.get("/{sscc}")
-def show(sscc: str, campaign: CampaignDep, caller: CallerDep) -> ShipmentPublic:
+def show(sscc: Sscc, campaign: CampaignDep, caller: CallerDep) -> ShipmentPublic:
     return public(campaign.shipment_for(sscc, caller))
 
 
 @router.get("/{sscc}/label.png", response_class=Response)
-def label(sscc: str, campaign: CampaignDep, caller: CallerDep) -> Response:
+def label(sscc: Sscc, campaign: CampaignDep, caller: CallerDep) -> Response:
     shipment = campaign.shipment_for(sscc, caller)
     return Response(qr_png(shipment_uri(shipment.sscc)), media_type="image/png")
 
 
 @router.post("/{sscc}/dispatch")
-def dispatch(sscc: str, campaign: CampaignDep, caller: CallerDep, key: KeyDep) -> CommandResult:
+def dispatch(sscc: Sscc, campaign: CampaignDep, caller: CallerDep, key: KeyDep) -> CommandResult:
     return CommandResult(**vars(campaign.dispatch(sscc, caller, key=key)))
 
 
 @router.post("/{sscc}/receipt")
 def receive(
-    sscc: str, body: ReceiptCreate, campaign: CampaignDep, caller: CallerDep, key: KeyDep
+    sscc: Sscc, body: ReceiptCreate, campaign: CampaignDep, caller: CallerDep, key: KeyDep
 ) -> CommandResult:
     lines = [ReceiptLine(**line.model_dump()) for line in body.lines]
     return CommandResult(**vars(campaign.receive(sscc, lines, body.arrival_celsius, caller, key=key)))
 
 
 @router.post("/{sscc}/temperatures")
-def record_temperature(sscc: str, body: TemperatureCreate, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+def record_temperature(sscc: Sscc, body: TemperatureCreate, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
     return CommandResult(**vars(campaign.record_temperature(sscc, body.celsius, caller)))
 
 
 @router.post("/{sscc}/cancel")
-def cancel(sscc: str, body: CancelCreate, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+def cancel(sscc: Sscc, body: CancelCreate, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
     return CommandResult(**vars(campaign.cancel(sscc, body.reason, caller)))

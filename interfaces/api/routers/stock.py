@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from domain.bounds import MAX_VIALS_PER_LINE
+from interfaces.api.params import FacilityCodePath
 
 from interfaces.api.deps import CallerDep, CampaignDep, KeyDep
 from interfaces.api.models import (
+    LOT_PATTERN,
     CommandResult,
     CountCreate,
     LotPublic,
@@ -19,6 +25,8 @@ from interfaces.api.models import (
 )
 
 router = APIRouter(tags=["stock"])
+GtinPath = Annotated[str, Path(min_length=8, max_length=14, pattern=r"^\d+$")]
+LotPath = Annotated[str, Path(min_length=1, max_length=20, pattern=LOT_PATTERN)]
 
 
 @router.post("/lots", status_code=201)
@@ -30,8 +38,9 @@ def release_lot(body: LotRelease, campaign: CampaignDep, caller: CallerDep, key:
     return CommandResult(**vars(outcome))
 
 
-@router.get("/lots/{gtin}/{lot_number}")
-def show_lot(gtin: str, lot_number: str, campaign: CampaignDep, caller: CallerDep) -> LotPublic:
+@router.get("/lots/{gtin}/{lot_number:path}")
+def show_lot(gtin: GtinPath, lot_number: LotPath, campaign: CampaignDep, caller: CallerDep) -> LotPublic:
+    """A lot by GTIN and lot number (percent-encode '/', '?', '%', '&' and the like in the lot number)."""
     campaign.check_readable(caller, "read_logistics")
     lot = campaign.get_lot(gtin, lot_number)
     return LotPublic(
@@ -42,7 +51,7 @@ def show_lot(gtin: str, lot_number: str, campaign: CampaignDep, caller: CallerDe
 
 
 @router.get("/facilities/{code}/stock")
-def show_stock(code: str, campaign: CampaignDep, caller: CallerDep) -> StockPublic:
+def show_stock(code: FacilityCodePath, campaign: CampaignDep, caller: CallerDep) -> StockPublic:
     ledger = campaign.stock_for(code, caller)
     facility = campaign.get_facility(code)
     lines = []
@@ -57,7 +66,8 @@ def show_stock(code: str, campaign: CampaignDep, caller: CallerDep) -> StockPubl
 
 
 @router.get("/facilities/{code}/pick-list")
-def pick_list(code: str, gtin: str, vials: int, campaign: CampaignDep, caller: CallerDep,
+def pick_list(code: FacilityCodePath, gtin: Annotated[str, Query(min_length=8, max_length=14, pattern=r"^\d+$")],
+              vials: Annotated[int, Query(ge=1, le=MAX_VIALS_PER_LINE)], campaign: CampaignDep, caller: CallerDep,
               on: date | None = None) -> list[StockPick]:
     """Which lots to pack for ``vials`` of a product: earliest expiry first,
     skipping expired, quarantined and recalled lots (``on``: the facility's today)."""
@@ -68,7 +78,7 @@ def pick_list(code: str, gtin: str, vials: int, campaign: CampaignDep, caller: C
 
 @router.post("/facilities/{code}/wastage")
 def record_wastage(
-    code: str, body: WastageCreate, campaign: CampaignDep, caller: CallerDep, key: KeyDep
+    code: FacilityCodePath, body: WastageCreate, campaign: CampaignDep, caller: CallerDep, key: KeyDep
 ) -> CommandResult:
     outcome = campaign.record_wastage(
         code, body.gtin, body.lot_number, body.doses, body.reason, body.note, caller, key=key
@@ -78,7 +88,7 @@ def record_wastage(
 
 @router.post("/facilities/{code}/counts")
 def record_count(
-    code: str, body: CountCreate, campaign: CampaignDep, caller: CallerDep, key: KeyDep
+    code: FacilityCodePath, body: CountCreate, campaign: CampaignDep, caller: CallerDep, key: KeyDep
 ) -> CommandResult:
     outcome = campaign.record_count(
         code, body.gtin, body.lot_number, body.vials, caller, loose_doses=body.loose_doses, key=key

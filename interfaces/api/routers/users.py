@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
 from domain.user import Role
@@ -14,6 +14,7 @@ from interfaces.api.models import CommandResult
 
 router = APIRouter(prefix="/users", tags=["users"])
 Username = Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[a-z0-9][a-z0-9._-]{1,39}$")]
+UsernamePath = Annotated[str, Path(min_length=2, max_length=40, pattern=r"^[a-z0-9][a-z0-9._-]{1,39}$")]
 
 
 class UserCreate(BaseModel):
@@ -59,25 +60,25 @@ def list_users(campaign: CampaignDep, caller: CallerDep) -> list[UserPublic]:
 
 
 @router.post("/{username}/tokens", status_code=201)
-def new_token(username: str, campaign: CampaignDep, caller: CallerDep) -> TokenPublic:
+def new_token(username: UsernamePath, campaign: CampaignDep, caller: CallerDep) -> TokenPublic:
     token, expires = campaign.issue_token(username, caller)
     user = campaign.get_user(username)
     return TokenPublic(username=username, role=user.role.value, scope=user.scope, token=token, expires_at=expires)
 
 
 @router.post("/{username}/revoke")
-def revoke(username: str, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+def revoke(username: UsernamePath, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
     """Every token and session of the account stops working (within seconds on every server process)."""
     return CommandResult(**vars(campaign.revoke_tokens(username, caller)))
 
 
 @router.post("/{username}/deactivate")
-def deactivate(username: str, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+def deactivate(username: UsernamePath, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
     return CommandResult(**vars(campaign.deactivate_user(username, caller)))
 
 
 @router.post("/{username}/unlock")
-def unlock(username: str, request: Request, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+def unlock(username: UsernamePath, request: Request, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
     """Lift a login lockout after too many failed passwords."""
     outcome = campaign.lift_lockout(username, caller)
     request.app.state.throttle.clear(request.app.state.limits.login_user, username)

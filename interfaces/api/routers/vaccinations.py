@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
 
 from application.people import mask_name, mask_nik, mask_phone
 from domain.recipient import ScreeningResult, Severity
 from interfaces.api.deps import CallerDep, CampaignDep, KeyDep
-from interfaces.api.models import CommandResult
+from interfaces.api.models import CommandResult, FacilityCode, Gtin, LongText, LotNumber, Reason
 
 router = APIRouter(prefix="/tickets", tags=["vaccination"])
 
@@ -31,27 +33,30 @@ class RecipientPublic(BaseModel):
 
 class ScreeningCreate(BaseModel):
     result: ScreeningResult
-    reason: str = ""
-    until: date | None = None
+    reason: Reason = ""
+    until: date | None = Field(None, description="A postponement: the day to come back (within a year)")
 
 
 class DoseCreate(BaseModel):
-    gtin: str
-    lot_number: str
+    gtin: Gtin
+    lot_number: LotNumber
 
 
 class BookingMove(BaseModel):
-    facility: str
+    facility: FacilityCode
     day: date
 
 
 class AefiCreate(BaseModel):
     severity: Severity
-    description: str
+    description: LongText
+
+
+Ticket = Annotated[str, Path(max_length=20, pattern=r"^[A-Za-z0-9]+$", description="The code on the ticket")]
 
 
 @router.get("/{ticket}")
-def check(ticket: str, campaign: CampaignDep, caller: CallerDep) -> RecipientPublic:
+def check(ticket: Ticket, campaign: CampaignDep, caller: CallerDep) -> RecipientPublic:
     r = campaign.ticket_for(ticket, caller)
     if campaign.may_see_personal_data(caller, r):
         campaign.record_personal_data_read(caller, [r], "desk 1")
@@ -62,22 +67,22 @@ def check(ticket: str, campaign: CampaignDep, caller: CallerDep) -> RecipientPub
 
 
 @router.post("/{ticket}/screening")
-def screen(ticket: str, body: ScreeningCreate, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+def screen(ticket: Ticket, body: ScreeningCreate, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
     return CommandResult(**vars(campaign.screen(ticket, body.result, body.reason, body.until, caller)))
 
 
 @router.post("/{ticket}/dose")
-def vaccinate(ticket: str, body: DoseCreate, campaign: CampaignDep, caller: CallerDep, key: KeyDep) -> CommandResult:
+def vaccinate(ticket: Ticket, body: DoseCreate, campaign: CampaignDep, caller: CallerDep, key: KeyDep) -> CommandResult:
     outcome = campaign.vaccinate(ticket, body.gtin, body.lot_number, caller.username, caller, key=key)
     return CommandResult(**vars(outcome))
 
 
 @router.post("/{ticket}/aefi")
-def report_aefi(ticket: str, body: AefiCreate, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+def report_aefi(ticket: Ticket, body: AefiCreate, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
     return CommandResult(**vars(campaign.report_aefi(ticket, body.severity, body.description, caller)))
 
 
 @router.post("/{ticket}/booking")
-def move_booking(ticket: str, body: BookingMove, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+def move_booking(ticket: Ticket, body: BookingMove, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
     """At the desk: move the person's booking to another day or puskesmas (same rules as registration)."""
     return CommandResult(**vars(campaign.move_booking(None, None, body.facility, body.day, caller, ticket=ticket)))
