@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from application.accounts import WeakPassword
 from application.errors import (
@@ -84,6 +85,17 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
+HTTP_ERRORS = {400: "Unreadable", 401: "NotAuthenticated", 403: "Forbidden", 404: "NotFound",
+               405: "MethodNotAllowed", 413: "BodyTooLarge", 415: "UnsupportedMediaType"}
+
+
+def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    """The framework's own refusals (an unparsable form, an unknown path) in the same shape as ours."""
+    message = error.detail if isinstance(error.detail, str) and len(error.detail) < 200 else "The request was refused."
+    return JSONResponse(status_code=error.status_code, headers=getattr(error, "headers", None),
+                        content={"error": HTTP_ERRORS.get(error.status_code, "Refused"), "message": message})
+
+
 def _unavailable(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(status_code=503, headers={"Retry-After": "5"}, content={
         "error": "Unavailable", "message": "The database is busy or unreachable: try again in a few seconds."})
@@ -104,5 +116,6 @@ def register_error_handlers(api: FastAPI) -> None:
     for kind, _ in STATUS:
         api.add_exception_handler(kind, _answer)
     api.add_exception_handler(RequestValidationError, _invalid_request)
+    api.add_exception_handler(StarletteHTTPException, _http_error)
     for kind in UNAVAILABLE:
         api.add_exception_handler(kind, _unavailable)

@@ -17,6 +17,7 @@ from application.campaign import Campaign
 from application.errors import ApplicationError
 from domain.errors import RuleBroken
 from interfaces.bootstrap import default_settings, open_campaign
+from interfaces.settings import MissingSecrets
 
 console = Console()
 errors = Console(stderr=True)
@@ -34,7 +35,11 @@ def operator() -> Caller:
 @contextmanager
 def campaign(create_tables: bool | None = None) -> Iterator[Campaign]:
     """The store for one command; a refused command prints its reason on stderr and exits 1."""
-    application = open_campaign(default_settings(), create_tables=create_tables)
+    try:
+        application = open_campaign(default_settings(), create_tables=create_tables)
+    except (MissingSecrets, ValueError) as error:  # no keys yet, or a database URL that cannot be right
+        errors.print(str(error), style="red", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     try:
         yield application
     except (RuleBroken, ApplicationError) as error:
