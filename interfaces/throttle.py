@@ -9,6 +9,7 @@ table as it was typed.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import sqlite3
 import threading
 import time
@@ -28,8 +29,10 @@ class Limit:
     lockout: float
 
 
-def _key(limit: Limit, value: str) -> str:
-    return limit.name + ":" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+def _key(secret: bytes, limit: Limit, value: str) -> str:
+    """Keyed with the server's secret: a NIK's 10^10 possible values cannot be tried against the table."""
+    digest = hmac.new(secret, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
+    return f"{limit.name}:{digest}"
 
 
 class Throttle:
@@ -38,6 +41,7 @@ class Throttle:
 
     def __init__(self, settings: Settings) -> None:
         self.postgres = not settings.database_url.startswith("sqlite")
+        self.secret = hashlib.sha256(b"rantai-throttle:" + (settings.nik_secret or "").encode()).digest()
         self.lock = threading.Lock()
         if self.postgres:
             from psycopg.conninfo import make_conninfo
@@ -73,7 +77,7 @@ class Throttle:
 
     def retry_after(self, limit: Limit, value: str, now: float | None = None) -> int:
         now = time.time() if now is None else now
-        rows = self._execute(f"SELECT locked_until FROM {self.table} WHERE key = ?", (_key(limit, value),))
+        rows = self._execute(f"SELECT locked_until FROM {self.table} WHERE key = ?", (_key(self.secret, limit, value),))
         if rows and float(rows[0][0]) > now:  # type: ignore[arg-type]
             return max(1, int(float(rows[0][0]) - now + 0.999))  # type: ignore[arg-type]
         return 0
@@ -81,7 +85,7 @@ class Throttle:
     def hit(self, limit: Limit, value: str, now: float | None = None) -> int:
         """Count one; answers the seconds to wait when this hit went over the limit (else 0)."""
         now = time.time() if now is None else now
-        key = _key(limit, value)
+        key = _key(self.secret, limit, value)
         rows = self._execute(
             f"INSERT INTO {self.table} (key, hits, window_start, locked_until) VALUES (?, 1, ?, 0) "
             "ON CONFLICT (key) DO UPDATE SET "
@@ -97,7 +101,7 @@ class Throttle:
         return int(limit.lockout)
 
     def clear(self, limit: Limit, value: str) -> None:
-        self._execute(f"DELETE FROM {self.table} WHERE key = ?", (_key(limit, value),))
+        self._execute(f"DELETE FROM {self.table} WHERE key = ?", (_key(self.secret, limit, value),))
 
     def close(self) -> None:
         if self.postgres:
