@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# make run PORT=8001: the port rantai serve listens on (127.0.0.1); default 8000
+PORT ?= 8000
 
-.PHONY: run test bench zbar clean demo
+.PHONY: run test bench zbar clean demo port-free
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,12 +25,17 @@ zbar:
 		echo "libzbar0 is missing: install it with 'sudo apt-get install libzbar0' (QR decoding needs it)."; exit 1; \
 	fi
 
-run: $(STAMP) zbar
+# Before anything is installed or loaded: is 127.0.0.1:$(PORT) free for rantai serve?
+port-free:
+	@$(PYTHON) -c "import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', int('$(PORT)')))" 2>/dev/null \
+		|| { echo "Port $(PORT) on 127.0.0.1 is in use (or not a port number): stop what listens there, or choose another: make run PORT=8001"; exit 1; }
+
+run: port-free $(STAMP) zbar
 	$(BIN)/rantai db init
 	$(BIN)/rantai demo
 	$(BIN)/rantai demo --scenario jan2021 --scale 0.01
 	$(BIN)/rantai users demo
-	$(BIN)/rantai serve
+	$(BIN)/rantai serve --port $(PORT)
 
 test: $(STAMP) zbar
 	$(BIN)/python -m pytest -q

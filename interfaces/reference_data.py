@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 from application.logistics import NATIONAL_WAREHOUSE
 from domain.facility import FacilityKind
 
-WILAYAH = Path(__file__).resolve().parent.parent / "data" / "wilayah-2020.csv"
+# Package data (interfaces/reference/, declared in pyproject.toml): found the same
+# way in a checkout, an installed wheel or the container image.
+WILAYAH: Traversable = files("interfaces") / "reference" / "wilayah-2020.csv"
 
 FacilityRow = tuple[str, str, FacilityKind, str | None]
 
@@ -20,7 +23,7 @@ def puskesmas_code(kecamatan: str) -> str:
 
 
 def facility_rows(
-    path: Path = WILAYAH, *, puskesmas_in: set[str] | None = None
+    path: Traversable = WILAYAH, *, puskesmas_in: set[str] | None = None
 ) -> Iterator[FacilityRow]:
     """Bio Farma, the 34 province offices and 514 district offices; plus one
     puskesmas per kecamatan of the districts in ``puskesmas_in`` (all districts
@@ -39,12 +42,12 @@ def facility_rows(
                     yield puskesmas_code(code), f"Puskesmas {name}", FacilityKind.PUSKESMAS, district
 
 
-def kecamatan_codes(path: Path = WILAYAH) -> list[str]:
+def kecamatan_codes(path: Traversable = WILAYAH) -> list[str]:
     with path.open(newline="", encoding="utf-8") as file:
         return [row["kode"] for row in csv.DictReader(file) if row["tingkat"] == "kecamatan"]
 
 
-def kecamatan_names(path: Path = WILAYAH) -> dict[str, str]:
+def kecamatan_names(path: Traversable = WILAYAH) -> dict[str, str]:
     """``327301`` -> ``Sukasari``."""
     with path.open(newline="", encoding="utf-8") as file:
         return {row["kode"].replace(".", ""): row["nama"] for row in csv.DictReader(file)

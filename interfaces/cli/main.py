@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from interfaces.bootstrap import create_schema, default_settings, open_sms_gateway
+from interfaces.cli import database as database_cli
 from interfaces.cli import projections as projections_cli
 from interfaces.cli import reports as reports_cli
 from interfaces.cli import targets as targets_cli
@@ -35,6 +36,9 @@ def db_init() -> None:
         default_settings.cache_clear()
     names = create_schema(default_settings())
     console.print(f"Event store and read models ready ({', '.join(names)}).")
+
+
+database_cli.register(db)  # rantai db backup / restore (after init, in that order in --help)
 
 
 @app.command()
