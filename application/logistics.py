@@ -35,6 +35,10 @@ NATIONAL_WAREHOUSE = "BIOFARMA"
 DEFAULT_COMPANY_PREFIX = "8992806"
 
 
+def shipment_returning(shipment: Shipment) -> bool:
+    return bool(getattr(shipment, "returning", False))  # shipments packed before returns were recorded: onward
+
+
 class Logistics(CommandHandling):
     name = "campaign"
     # A busy store's ledger and a large blast (one event per 1,000 messages) load from snapshots.
@@ -114,14 +118,16 @@ class Logistics(CommandHandling):
 
         return self.handle("release_lot", caller, decide, key, (gtin, lot_number, expiry, vials))
 
-    def quarantine_lot(self, gtin: str, lot_number: str, reason: str, caller: Caller) -> Outcome:
-        return self._change_lot(gtin, lot_number, caller, lambda lot, by: lot.quarantine(reason, by))
+    def quarantine_lot(self, gtin: str, lot_number: str, reason: str, caller: Caller, reference: str = "") -> Outcome:
+        """Hold a lot everywhere (a BPOM notice as reference): it may not move onward or be given."""
+        return self._change_lot(gtin, lot_number, caller, lambda lot, by: lot.quarantine(reason, reference, by))
 
-    def release_lot_from_quarantine(self, gtin: str, lot_number: str, caller: Caller) -> Outcome:
-        return self._change_lot(gtin, lot_number, caller, lambda lot, by: lot.release_from_quarantine(by))
+    def release_lot_from_quarantine(self, gtin: str, lot_number: str, caller: Caller, reason: str = "") -> Outcome:
+        return self._change_lot(gtin, lot_number, caller, lambda lot, by: lot.release_from_quarantine(reason, by))
 
-    def recall_lot(self, gtin: str, lot_number: str, reason: str, caller: Caller) -> Outcome:
-        return self._change_lot(gtin, lot_number, caller, lambda lot, by: lot.recall(reason, by))
+    def recall_lot(self, gtin: str, lot_number: str, reason: str, caller: Caller, reference: str = "") -> Outcome:
+        """Recall a lot everywhere at once: it can only travel back towards Bio Farma."""
+        return self._change_lot(gtin, lot_number, caller, lambda lot, by: lot.recall(reason, reference, by))
 
     def _change_lot(self, gtin: str, lot_number: str, caller: Caller, change: Any) -> Outcome:
         def decide() -> Decision:
@@ -150,25 +156,35 @@ class Logistics(CommandHandling):
 
     def pack(
         self, origin: str, destination: str, lines: list[ShipmentLine], caller: Caller,
-        key: RequestKey | str | None = None,
+        key: RequestKey | str | None = None, override_reason: str = "",
     ) -> Outcome:
-        """Pack a shipment under a new SSCC label; stock moves at dispatch."""
-        lines = [ShipmentLine(parse_gtin(line.gtin), line.lot_number, line.vials) for line in lines]
+        """Pack a shipment under a new SSCC label; stock moves at dispatch. Onward, only
+        usable lots, earliest expiry first unless a reason is given; a return one level
+        up the chain may carry any lot, and quarantined vials."""
+        lines = [ShipmentLine(parse_gtin(line.gtin), line.lot_number, line.vials, None, line.quarantined)
+                 for line in lines]
 
         def decide() -> Decision:
             source = self.get_facility(origin)
             by = self.acting("pack", caller, source.code)
-            source.check_may_ship_to(self.get_facility(destination))
+            target = self.get_facility(destination)
+            source.check_may_ship_to(target)
+            returning = source.parent == target.code
             ledger = self.get_stock(origin)
+            packed = []
             for line in lines:
                 lot = self.get_lot(line.gtin, line.lot_number)
-                lot.check_usable(by.day)
-                ledger.check_available(lot, line.vials * lot.doses_per_vial)
+                lot.check_movable(by.day, returning)
+                if not returning:
+                    unusable = frozenset(k for k in ledger.lots if not self._is_usable(self.get_lot_by_key(k), by.day))
+                    Shipment.check_earliest_expiry_first(line, ledger.earlier_lots(lot, unusable), override_reason)
+                ledger.check_available(lot, line.vials * lot.doses_per_vial, line.quarantined)
+                packed.append(ShipmentLine(lot.gtin, lot.lot_number, line.vials, lot.expiry, line.quarantined))
             sscc = new_sscc(self.company_prefix)
-            shipment = Shipment.pack(sscc, origin, destination, lines, by)
+            shipment = Shipment.pack(sscc, origin, destination, packed, by, returning, override_reason)
             return {"sscc": sscc}, [shipment], by
 
-        return self.handle("pack", caller, decide, key, (origin, destination, lines))
+        return self.handle("pack", caller, decide, key, (origin, destination, lines, override_reason))
 
     def dispatch(self, sscc: str, caller: Caller, key: RequestKey | str | None = None) -> Outcome:
         """Scan out: the shipment leaves and its vials leave the origin's stock card."""
@@ -181,7 +197,8 @@ class Logistics(CommandHandling):
             shipment.dispatch(by)
             ledger = self.get_stock(shipment.origin)
             for line in shipment.lines:
-                ledger.issue(self.get_lot(line.gtin, line.lot_number), line.vials, sscc, by)
+                ledger.issue(self.get_lot(line.gtin, line.lot_number), line.vials, sscc, by,
+                             returning=shipment_returning(shipment), quarantined=line.quarantined)
             return {"sscc": sscc}, [shipment, ledger], by
 
         return self.handle("dispatch", caller, decide, key, sscc)
@@ -190,7 +207,9 @@ class Logistics(CommandHandling):
         self, sscc: str, lines: list[ReceiptLine], arrival_celsius: Decimal, caller: Caller,
         key: RequestKey | str | None = None,
     ) -> Outcome:
-        """Scan in and count at the shipment's destination: accepted vials enter its stock card."""
+        """Scan in and count at the shipment's destination: accepted vials of a usable lot
+        enter its stock card; rejected ones (and a return's unusable lots) enter it as
+        quarantined stock, so the card always balances."""
         sscc = parse_sscc(sscc)
 
         def decide() -> Decision:
@@ -199,9 +218,13 @@ class Logistics(CommandHandling):
                              f"this shipment is addressed to {shipment.destination}")
             shipment.receive(lines, arrival_celsius, by)
             ledger = self.get_stock(shipment.destination)
-            for line in lines:
-                if line.accepted > 0:
-                    ledger.receive(self.get_lot(line.gtin, line.lot_number), line.accepted, sscc, by)
+            for part in shipment.receipt:
+                lot = self.get_lot(part.gtin, part.lot_number)
+                if part.accepted > 0:
+                    lot.check_usable(by.day)  # an unusable lot is counted as rejected: it goes to quarantine
+                    ledger.receive(lot, part.accepted, sscc, by)
+                if part.rejected > 0:
+                    ledger.hold_in_quarantine(lot, part.rejected, part.reason, sscc, by)
             return {"sscc": sscc}, [shipment, ledger], by
 
         return self.handle("receive", caller, decide, key, (sscc, lines, arrival_celsius))
@@ -257,15 +280,18 @@ class Logistics(CommandHandling):
 
     def record_wastage(
         self, facility: str, gtin: str, lot_number: str, doses: int, reason: WastageReason,
-        note: str, caller: Caller, key: RequestKey | str | None = None,
+        note: str, caller: Caller, key: RequestKey | str | None = None, quarantined: bool = False,
     ) -> Outcome:
+        """Doses lost from the usable stock, or quarantined vials destroyed (``quarantined``)."""
+
         def decide() -> Decision:
             by = self.acting("record_wastage", caller, self.get_facility(facility).code)
             ledger = self.get_stock(facility)
-            ledger.waste(self.get_lot(gtin, lot_number), doses, reason, note, by)
+            ledger.waste(self.get_lot(gtin, lot_number), doses, reason, note, by, quarantined)
             return {"facility": facility}, [ledger], by
 
-        return self.handle("record_wastage", caller, decide, key, (facility, gtin, lot_number, doses, reason))
+        return self.handle("record_wastage", caller, decide, key,
+                           (facility, gtin, lot_number, doses, reason, quarantined))
 
     def record_count(
         self, facility: str, gtin: str, lot_number: str, vials: int, caller: Caller,

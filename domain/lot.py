@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from enum import Enum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.bounds import MAX_DOSES_PER_VIAL, NAME_TEXT, check_expiry, check_lot_number, check_quantity, clean_text
-from domain.errors import RuleBroken
+from domain.errors import OutOfBounds, RuleBroken
 from domain.provenance import Provenance
 
 
@@ -110,32 +111,88 @@ class Lot(Aggregate):
             msg = f"Lot {self.lot_number} expired on {self.expiry.isoformat()}: it may not be shipped or given."
             raise ExpiredLot(msg)
 
-    def quarantine(self, reason: str, by: Provenance) -> None:
-        self.check_not_recalled()
-        self._quarantined(clean_text(reason, "The reason"), by)
+    def status_on(self, day: date) -> str:
+        """released, quarantined, recalled, or expired (a released lot past its expiry)."""
+        if self.status is LotStatus.RELEASED and self.is_expired_on(day):
+            return "expired"
+        return self.status.value
 
-    @event("Quarantined")
-    def _quarantined(self, reason: str, by: Provenance) -> None:
+    def check_movable(self, on: date, returning: bool) -> None:
+        """Onward (packing, accepting as usable, dosing) only while usable; a return up
+        the chain towards Bio Farma (for destruction or release) always."""
+        if not returning:
+            self.check_usable(on)
+
+    class Quarantined(Aggregate.Event):
+        """Version 2 names the reference (a BPOM notice); version 1 had none."""
+
+        class_version = 2
+        reason: str
+        reference: str
+        by: Provenance
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["reference"] = ""
+
+    class Recalled(Aggregate.Event):
+        """Version 2 names the reference (a BPOM notice); version 1 had none."""
+
+        class_version = 2
+        reason: str
+        reference: str
+        by: Provenance
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["reference"] = ""
+
+    class ReleasedFromQuarantine(Aggregate.Event):
+        """Version 2 says why the quarantine was lifted; version 1 did not."""
+
+        class_version = 2
+        reason: str
+        by: Provenance
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["reason"] = ""
+
+    def quarantine(self, reason: str, reference: str, by: Provenance) -> None:
+        self.check_not_recalled()
+        if self.status is LotStatus.QUARANTINED:
+            raise LotQuarantined(f"Lot {self.lot_number} is already in quarantine ({self.status_reason}).")
+        self._quarantined(*self._why(reason, reference), by)
+
+    @staticmethod
+    def _why(reason: str, reference: str) -> tuple[str, str]:
+        reason, reference = clean_text(reason, "The reason"), clean_text(reference, "The reference", 60)
+        if not reason:
+            raise OutOfBounds("Say why (the reason is recorded with the lot's status).")
+        return reason, reference
+
+    @event(Quarantined)
+    def _quarantined(self, reason: str, reference: str, by: Provenance) -> None:
         self.status = LotStatus.QUARANTINED
         self.status_reason = reason
 
-    def release_from_quarantine(self, by: Provenance) -> None:
+    def release_from_quarantine(self, reason: str, by: Provenance) -> None:
         if self.status is not LotStatus.QUARANTINED:
             msg = f"Lot {self.lot_number} is not in quarantine."
             raise LotNotQuarantined(msg)
-        self._released_from_quarantine(by)
+        self._released_from_quarantine(self._why(reason, "")[0], by)
 
-    @event("ReleasedFromQuarantine")
-    def _released_from_quarantine(self, by: Provenance) -> None:
+    @event(ReleasedFromQuarantine)
+    def _released_from_quarantine(self, reason: str, by: Provenance) -> None:
         self.status = LotStatus.RELEASED
         self.status_reason = ""
 
-    def recall(self, reason: str, by: Provenance) -> None:
+    def recall(self, reason: str, reference: str, by: Provenance) -> None:
         self.check_not_recalled()
-        self._recalled(clean_text(reason, "The reason"), by)
+        self._recalled(*self._why(reason, reference), by)
 
-    @event("Recalled")
-    def _recalled(self, reason: str, by: Provenance) -> None:
+    @event(Recalled)
+    def _recalled(self, reason: str, reference: str, by: Provenance) -> None:
         self.status = LotStatus.RECALLED
         self.status_reason = reason
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
 from decimal import Decimal
 from enum import Enum
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -30,9 +32,15 @@ class ShipmentStatus(Enum):
 
 @dataclass(frozen=True)
 class ShipmentLine:
+    """A lot on a shipment, with its expiry (so the label and every card can be read
+    without a lookup; lines packed before expiries were recorded have none) and
+    whether its vials come from the quarantined part of the card (a return)."""
+
     gtin: str
     lot_number: str
     vials: int
+    expiry: date | None = None
+    quarantined: bool = False
 
     @property
     def lot_key(self) -> str:
@@ -41,14 +49,17 @@ class ShipmentLine:
 
 @dataclass(frozen=True)
 class ReceiptLine:
-    """What the receiver counted for one line: accepted + rejected + short = sent."""
+    """What the receiver counted of one part of a line: a lot's vials may arrive in
+    different states, so a line may be counted in several parts, each with its own
+    count, VVM stage and decision. Over all parts: accepted + rejected + short = sent.
+    ``vvm_stage`` None: not recorded (required for every part after an excursion)."""
 
     gtin: str
     lot_number: str
     accepted: int
     rejected: int = 0
     reason: str = ""
-    vvm_stage: int = 1
+    vvm_stage: int | None = 1
 
     @property
     def lot_key(self) -> str:
@@ -91,6 +102,14 @@ class VvmNotAcceptable(ShipmentError):
     pass
 
 
+class VvmNeeded(ShipmentError):
+    pass
+
+
+class LaterExpiryFirst(ShipmentError):
+    pass
+
+
 class Shipment(Aggregate):
     """One labelled container (SSCC) moving from one facility to another."""
 
@@ -102,7 +121,25 @@ class Shipment(Aggregate):
     def create_id(cls, sscc: str, **_: object) -> UUID:
         return cls.id_for(sscc)
 
-    @event("Packed")
+    class Packed(Aggregate.Created):
+        """Version 2 records whether the shipment is a return up the chain and the
+        reason given for packing past an earlier-expiring lot; version 1 had neither."""
+
+        class_version = 2
+        sscc: str
+        origin: str
+        destination: str
+        lines: list[ShipmentLine]
+        by: Provenance
+        returning: bool
+        override_reason: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["returning"] = False
+            state["override_reason"] = ""
+
+    @event(Packed)
     def __init__(
         self,
         sscc: str,
@@ -110,10 +147,14 @@ class Shipment(Aggregate):
         destination: str,
         lines: list[ShipmentLine],
         by: Provenance,
+        returning: bool = False,
+        override_reason: str = "",
     ) -> None:
         self.sscc = sscc
         self.origin = origin
         self.destination = destination
+        self.returning = returning
+        self.override_reason = override_reason
         self.lines = list(lines)
         self.status = ShipmentStatus.PACKED
         self.dispatched_at = None
@@ -131,6 +172,8 @@ class Shipment(Aggregate):
         destination: str,
         lines: list[ShipmentLine],
         by: Provenance,
+        returning: bool = False,
+        override_reason: str = "",
     ) -> Shipment:
         if not lines or len(lines) > MAX_LINES:
             msg = f"A shipment has 1 to {MAX_LINES} lines: one per lot."
@@ -142,7 +185,17 @@ class Shipment(Aggregate):
         for line in lines:
             check_lot_number(line.lot_number)
             check_quantity(line.vials, f"Vials of lot {line.lot_number}", MAX_VIALS_PER_LINE)
-        return cls(sscc, origin, destination, lines, by)
+            if line.quarantined and not returning:
+                raise InvalidQuantity("Quarantined vials travel only back up the chain, as a return.")
+        return cls(sscc, origin, destination, lines, by, returning, clean_text(override_reason, "The reason"))
+
+    @staticmethod
+    def check_earliest_expiry_first(line: ShipmentLine, earlier: list[str], override_reason: str) -> None:
+        """Packing past an earlier-expiring usable lot of the same product needs a reason."""
+        if earlier and not override_reason.strip():
+            msg = (f"Lot {earlier[0]} of the same product expires before lot {line.lot_number}: pack it first, "
+                   "or give the reason for packing this one (it is recorded).")
+            raise LaterExpiryFirst(msg)
 
     @property
     def excursion(self) -> bool:
@@ -202,7 +255,12 @@ class Shipment(Aggregate):
         self.check_status(ShipmentStatus.DISPATCHED)
         self.check_destination(by.facility)
         self.check_receipt(lines)
-        self._received(lines, arrival_celsius, is_excursion(arrival_celsius), by)
+        excursion = is_excursion(arrival_celsius)
+        if (excursion or self.excursion) and any(line.vvm_stage is None for line in lines):
+            msg = (f"Shipment {self.sscc} left 2–8 °C on the way: record the VVM stage of every part "
+                   "before deciding what to accept.")
+            raise VvmNeeded(msg)
+        self._received(lines, arrival_celsius, excursion, by)
 
     @event("Received")
     def _received(
@@ -222,17 +280,25 @@ class Shipment(Aggregate):
             raise WrongDestination(msg)
 
     def check_receipt(self, lines: list[ReceiptLine]) -> None:
+        """Each lot on the label counted, in one part or several; no lot that is not on it."""
         sent = {line.lot_key: line for line in self.lines}
-        counted = [line.lot_key for line in lines]
-        if sorted(counted) != sorted(sent):
-            missing = sorted(set(sent) - set(counted))
-            extra = sorted(set(counted) - set(sent))
-            msg = f"The count for shipment {self.sscc} must list each lot on the label once"
+        counted = {line.lot_key for line in lines}
+        if counted != set(sent) or len(lines) > MAX_LINES:
+            missing = sorted(set(sent) - counted)
+            extra = sorted(counted - set(sent))
+            msg = f"The count for shipment {self.sscc} must list each lot on the label"
             msg += f"; not counted: {', '.join(missing)}" if missing else ""
             msg += f"; not in this shipment: {', '.join(extra)}" if extra else ""
             raise ReceiptMismatch(msg + ".")
-        for line in lines:
-            self.check_receipt_line(line, sent[line.lot_key].vials)
+        for key, line in sent.items():
+            parts = [part for part in lines if part.lot_key == key]
+            for part in parts:
+                self.check_receipt_line(part, line.vials)
+            counted_vials = sum(part.accepted + part.rejected for part in parts)
+            if counted_vials > line.vials:
+                msg = (f"Lot {line.lot_number}: {counted_vials} vials counted in all is more than the "
+                       f"{line.vials} sent; count again.")
+                raise ReceiptMismatch(msg)
 
     def check_receipt_line(self, line: ReceiptLine, vials_sent: int) -> None:
         lot = line.lot_number
@@ -247,10 +313,10 @@ class Shipment(Aggregate):
                 f"the {vials_sent} vials sent; count again."
             )
             raise ReceiptMismatch(msg)
-        if line.vvm_stage not in (1, 2, 3, 4):
-            msg = f"Lot {lot}: the VVM stage must be 1, 2, 3 or 4 (got {line.vvm_stage})."
+        if line.vvm_stage not in (None, 1, 2, 3, 4):
+            msg = f"Lot {lot}: the VVM stage must be 1, 2, 3 or 4."
             raise InvalidQuantity(msg)
-        if line.vvm_stage >= 3 and line.accepted > 0:
+        if line.vvm_stage is not None and line.vvm_stage >= 3 and line.accepted > 0:
             msg = (
                 f"Lot {lot}: VVM stage {line.vvm_stage} means the vaccine was exposed to heat; "
                 "reject every vial of it, none may be accepted."

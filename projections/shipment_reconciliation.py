@@ -70,9 +70,17 @@ class ShipmentReconciliation(ReadModel):
 
     @apply_event.register
     def received(self, event: Shipment.Received) -> None:
+        """A lot counted in several parts is one line here: the parts added up, their reasons
+        joined, the worst VVM stage recorded."""
+        parts: dict[str, list[Any]] = {}
         for line in event.lines:
-            self.changes.put("lines", (event.originator_id.hex, line.lot_key), accepted=line.accepted,
-                             rejected=line.rejected, reason=line.reason, vvm_stage=line.vvm_stage)
+            parts.setdefault(line.lot_key, []).append(line)
+        for lot_key, counted in parts.items():
+            stages = [part.vvm_stage for part in counted if part.vvm_stage is not None]
+            reasons = "; ".join(dict.fromkeys(part.reason for part in counted if part.reason))
+            self.changes.put("lines", (event.originator_id.hex, lot_key), accepted=sum(p.accepted for p in counted),
+                             rejected=sum(p.rejected for p in counted), reason=reasons,
+                             vvm_stage=max(stages) if stages else None)
         self.changes.put("status", (event.originator_id.hex,), status="received",
                          received_at=utc(event.by.occurred_at))
 

@@ -257,7 +257,7 @@ def test_quarantined_or_recalled_lot_cannot_be_shipped(chain: ColdChain) -> None
     chain.app.quarantine_lot(CORONAVAC, "CV001", "temperature log missing", by)
     with refused(chain.app, LotQuarantined, "quarantine"):
         chain.app.dispatch(sscc, by)
-    chain.app.release_lot_from_quarantine(CORONAVAC, "CV001", by)
+    chain.app.release_lot_from_quarantine(CORONAVAC, "CV001", by, reason="temperature log found")
     chain.app.dispatch(sscc, by)
     chain.app.recall_lot(CORONAVAC, "CV001", "potency below spec", by)
     with refused(chain.app, LotRecalled, "recalled"):
