@@ -123,14 +123,19 @@ REPORTS: dict[str, ReportDefinition] = {d.name: d for d in (
     ReportDefinition(
         "stock", "Stock card reconciliation",
         "Per facility and lot, in doses: opening + received − issued − administered − wasted ± count "
-        "adjustments = closing, beside the last physical count. Days are calendar days in each "
+        "adjustments = closing, beside the last physical count; apart from it the quarantined stock: "
+        "opening + held − returned − destroyed = closing. Days are calendar days in each "
         "facility's own zone (WIB, WITA or WIT).",
         "stock_reconciliation",
         (Column("facility", "Facility"), Column("lot_key", "Lot (GTIN/lot)"), Column("opening", "Opening", N),
          Column("received", "Received", N), Column("issued", "Issued", N), Column("administered", "Administered", N),
          Column("wasted", "Wasted", N), Column("adjustments", "Count adjustments", N), Column("closing", "Closing", N),
          Column("last_count_at", "Last count (WIB)", TIME), Column("last_count_expected", "Expected at count", N),
-         Column("last_count_counted", "Counted", N), Column("discrepancy_rate", "Count discrepancy", RATE)),
+         Column("last_count_counted", "Counted", N), Column("discrepancy_rate", "Count discrepancy", RATE),
+         Column("quarantine_opening", "Quarantined: opening", N), Column("quarantine_held", "Quarantined: held", N),
+         Column("quarantine_returned", "Quarantined: returned", N),
+         Column("quarantine_destroyed", "Quarantined: destroyed", N),
+         Column("quarantine_closing", "Quarantined: closing", N)),
         ("first_day", "last_day", "facility"), _stock),
     ReportDefinition(
         "doses", "Doses given vs stock used",

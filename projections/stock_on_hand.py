@@ -41,14 +41,19 @@ class StockOnHandView(ReadModelView):
         "facility": "TEXT", "lot_key": "TEXT", "gtin": "TEXT", "lot_number": "TEXT", "expiry": "TEXT",
         "doses_per_vial": "INTEGER", "first_at": "TEXT", "last_at": "TEXT",
         "on_hand": COUNTER, "used": COUNTER,
-    }, key=("facility", "lot_key")),)
+    }, key=("facility", "lot_key")), Table("quarantine", {
+        "facility": "TEXT", "lot_key": "TEXT", "quarantined": COUNTER,
+    }, key=("facility", "lot_key")))
 
     def levels(self, facility: str | None = None, as_of: datetime | None = None) -> list[dict[str, Any]]:
         where = "WHERE facility = ?" if facility else ""
         rows = self.select(f"SELECT * FROM {{stock}} {where} ORDER BY facility, expiry, lot_key",
                            (facility,) if facility else ())
         moment = as_of or self.latest()
+        held = {(q["facility"], q["lot_key"]): q["quarantined"] for q in self.select(
+            f"SELECT * FROM {{quarantine}} {where}", (facility,) if facility else ())}
         for row in rows:
+            row["quarantined"] = held.get((row["facility"], row["lot_key"]), 0)
             row["days_of_stock"] = days_of_stock(row["on_hand"], row["used"], row["first_at"], moment) if moment else None
             row["band"] = band(row["days_of_stock"])
             row["vials"] = row["on_hand"] // row["doses_per_vial"]
@@ -74,7 +79,7 @@ class StockOnHand(ReadModel):
     name = "stock_on_hand"
     views = {"sqlite": SQLiteStockOnHandView, "postgres": PostgresStockOnHandView}
     handles = (StockLedger.Received, StockLedger.Issued, StockLedger.Administered,
-               StockLedger.Wasted, StockLedger.Counted)
+               StockLedger.Wasted, StockLedger.Counted, StockLedger.HeldInQuarantine)
 
     @singledispatchmethod
     def apply_event(self, domain_event: Any) -> None:
@@ -90,7 +95,15 @@ class StockOnHand(ReadModel):
 
     @apply_event.register
     def issued(self, event: StockLedger.Issued) -> None:
-        self.change(self.key(event), event, on_hand=-event.doses, used=event.doses)
+        if event.quarantined:
+            self.changes.add("quarantine", self.key(event), quarantined=-event.doses)
+        else:
+            self.change(self.key(event), event, on_hand=-event.doses, used=event.doses)
+
+    @apply_event.register
+    def held_in_quarantine(self, event: StockLedger.HeldInQuarantine) -> None:
+        """Quarantined vials are on the card apart: counted, not usable (no days of stock)."""
+        self.changes.add("quarantine", self.key(event), quarantined=event.doses)
 
     @apply_event.register
     def administered(self, event: StockLedger.Administered) -> None:
@@ -98,7 +111,10 @@ class StockOnHand(ReadModel):
 
     @apply_event.register
     def wasted(self, event: StockLedger.Wasted) -> None:
-        self.change(self.key(event), event, on_hand=-event.doses)
+        if event.quarantined:
+            self.changes.add("quarantine", self.key(event), quarantined=-event.doses)
+        else:
+            self.change(self.key(event), event, on_hand=-event.doses)
 
     @apply_event.register
     def counted(self, event: StockLedger.Counted) -> None:

@@ -2,6 +2,9 @@
 
 opening + received − issued − administered − wasted ± adjustments = closing,
 
+and apart from it the quarantined stock (vials rejected at receipt, or of a lot on
+hold): opening + held − returned − destroyed = closing,
+
 beside the last physical count in the period and the discrepancy rate
 (sum of |counted − expected| ÷ sum of expected, over the period's counts).
 Days are calendar days in the facility's own zone (WIB, WITA or WIT).
@@ -19,6 +22,8 @@ from projections.rows import COUNTER, PostgresView, ReadModelView, SQLiteView, T
 
 FLOWS = ("received", "issued", "administered", "wasted", "adjustments")
 NET = "received - issued - administered - wasted + adjustments"
+QUARANTINE_FLOWS = ("held", "returned", "destroyed")  # quarantined stock: in at receipt, out by return or destruction
+QUARANTINE_NET = "held - returned - destroyed"
 
 
 class StockReconciliationView(ReadModelView):
@@ -28,6 +33,8 @@ class StockReconciliationView(ReadModelView):
         Table("counts", {"facility": "TEXT", "lot_key": "TEXT", "at": "TEXT", "day": "TEXT",
                          "expected": "BIGINT", "counted": "BIGINT", "difference": "BIGINT"},
               key=("facility", "lot_key", "at")),
+        Table("quarantine", {"facility": "TEXT", "lot_key": "TEXT", "day": "TEXT",
+                             **{flow: COUNTER for flow in QUARANTINE_FLOWS}}, key=("facility", "lot_key", "day")),
     )
 
     def report(self, first_day: str = "0000-01-01", last_day: str = "9999-12-31",
@@ -45,9 +52,24 @@ class StockReconciliationView(ReadModelView):
             f"SELECT * FROM {{counts}} WHERE day >= ? AND day <= ? {only} ORDER BY at",
             (first_day, last_day, *extra),
         )
+        held = {(q["facility"], q["lot_key"]): q for q in self.select(
+            f"SELECT facility, lot_key, sum(CASE WHEN day < ? THEN {QUARANTINE_NET} ELSE 0 END) AS opening, "
+            + ", ".join(f"sum(CASE WHEN day >= ? THEN {f} ELSE 0 END) AS {f}" for f in QUARANTINE_FLOWS)
+            + f" FROM {{quarantine}} WHERE day <= ? {only} GROUP BY facility, lot_key",
+            (first_day, *[first_day] * len(QUARANTINE_FLOWS), last_day, *extra))}
+        known = {(row["facility"], row["lot_key"]) for row in rows}
+        rows += [{"facility": f, "lot_key": k, "opening": 0, **dict.fromkeys(FLOWS, 0)}
+                 for f, k in sorted(set(held) - known)]
+        rows.sort(key=lambda row: (row["facility"], row["lot_key"]))
         for row in rows:
             row["closing"] = (row["opening"] + row["received"] - row["issued"] - row["administered"]
                               - row["wasted"] + row["adjustments"])
+            q = held.get((row["facility"], row["lot_key"]))
+            row["quarantine_opening"] = q["opening"] if q else 0
+            for flow in QUARANTINE_FLOWS:
+                row[f"quarantine_{flow}"] = q[flow] if q else 0
+            row["quarantine_closing"] = (row["quarantine_opening"] + row["quarantine_held"]
+                                         - row["quarantine_returned"] - row["quarantine_destroyed"])
             mine = [c for c in counts if (c["facility"], c["lot_key"]) == (row["facility"], row["lot_key"])]
             last = mine[-1] if mine else None
             row["last_count_at"] = last["at"] if last else None
@@ -71,7 +93,7 @@ class StockReconciliation(ReadModel):
     name = "stock_reconciliation"
     views = {"sqlite": SQLiteStockReconciliationView, "postgres": PostgresStockReconciliationView}
     handles = (StockLedger.Received, StockLedger.Issued, StockLedger.Administered,
-               StockLedger.Wasted, StockLedger.Counted)
+               StockLedger.Wasted, StockLedger.Counted, StockLedger.HeldInQuarantine)
 
     @singledispatchmethod
     def apply_event(self, domain_event: Any) -> None:
@@ -85,9 +107,20 @@ class StockReconciliation(ReadModel):
     def received(self, event: StockLedger.Received) -> None:
         self.flow(event, received=event.doses)
 
+    def quarantine_flow(self, event: Any, **amounts: int) -> None:
+        key = (event.facility, f"{event.gtin}/{event.lot_number}", day_of(event.by))
+        self.changes.add("quarantine", key, **amounts)
+
     @apply_event.register
     def issued(self, event: StockLedger.Issued) -> None:
-        self.flow(event, issued=event.doses)
+        if event.quarantined:
+            self.quarantine_flow(event, returned=event.doses)
+        else:
+            self.flow(event, issued=event.doses)
+
+    @apply_event.register
+    def held_in_quarantine(self, event: StockLedger.HeldInQuarantine) -> None:
+        self.quarantine_flow(event, held=event.doses)
 
     @apply_event.register
     def administered(self, event: StockLedger.Administered) -> None:
@@ -95,7 +128,10 @@ class StockReconciliation(ReadModel):
 
     @apply_event.register
     def wasted(self, event: StockLedger.Wasted) -> None:
-        self.flow(event, wasted=event.doses)
+        if event.quarantined:
+            self.quarantine_flow(event, destroyed=event.doses)
+        else:
+            self.flow(event, wasted=event.doses)
 
     @apply_event.register
     def counted(self, event: StockLedger.Counted) -> None:
