@@ -17,6 +17,7 @@ from interfaces.api.routers import (
     dashboard,
     districts,
     login,
+    lots,
     registrations,
     reports,
     scans,
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
 
     api = FastAPI(title="Rantai", summary="Vaccine track and trace", lifespan=lifespan)
     register_error_handlers(api)
-    for module in (login, users, shipments, stock, scans, registrations, vaccinations, districts, reports,
+    for module in (login, users, shipments, lots, stock, scans, registrations, vaccinations, districts, reports,
                    dashboard):
         api.include_router(module.router, responses=ERROR_RESPONSES)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")

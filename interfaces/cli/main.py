@@ -7,6 +7,7 @@ from rich.table import Table
 
 from interfaces.bootstrap import create_schema, default_settings, open_sms_gateway
 from interfaces.cli import database as database_cli
+from interfaces.cli import lots as lots_cli
 from interfaces.cli import projections as projections_cli
 from interfaces.cli import reports as reports_cli
 from interfaces.cli import targets as targets_cli
@@ -26,6 +27,7 @@ app.add_typer(projections_cli.projections, name="projections")
 app.command()(projections_cli.worker)
 app.add_typer(reports_cli.reports, name="report")
 app.add_typer(users_cli.users, name="users")
+app.add_typer(lots_cli.lot, name="lot")
 
 
 @db.command("init")

@@ -293,6 +293,19 @@ def new_lot(world: World) -> Req:
                          "product": "CoronaVac", "doses_per_vial": 1, "manufacturer": "Sinovac", "vials": 10})
 
 
+def lot_status(change: str) -> Any:
+    """A fresh lot (released just for this case) whose status ``change`` changes."""
+    def build(world: World) -> Req:
+        lot = f"S{next(world.fresh)}"
+        world.chain.release(lot=lot, vials=5)
+        if change == "lift-quarantine":
+            world.chain.app.quarantine_lot(CORONAVAC, lot, "check", world.chain.by())
+        body = {"reason": "BPOM notice", "reference": "BPOM-1"} if change != "lift-quarantine" else {"reason": "ok"}
+        return Req(f"/lots/{CORONAVAC}/{lot}/{change}", body)
+
+    return build
+
+
 def with_lot(world: World) -> Req:
     world.stocked()
     return Req(f"/lots/{CORONAVAC}/CV001")
@@ -306,6 +319,12 @@ def pick_list(world: World) -> Req:
 STOCK_CASES = [
     Case("POST", "/lots", "released into Bio Farma's stock", "release_lot", new_lot,
          allowed=("admin",), out_of_scope=("admin.dki",)),
+    Case("POST", "/lots/{gtin}/{lot_number}/quarantine", "a lot, at Bio Farma", "change_lot",
+         lot_status("quarantine"), allowed=("admin",), out_of_scope=("admin.dki",)),
+    Case("POST", "/lots/{gtin}/{lot_number}/lift-quarantine", "a lot, at Bio Farma", "change_lot",
+         lot_status("lift-quarantine"), allowed=("admin",), out_of_scope=("admin.dki",)),
+    Case("POST", "/lots/{gtin}/{lot_number}/recall", "a lot, at Bio Farma", "change_lot",
+         lot_status("recall"), allowed=("admin",), out_of_scope=("admin.dki",)),
     Case("GET", "/lots/{gtin}/{lot_number}", "a lot (no facility)", "read_logistics", with_lot,
          allowed=ADMINS + WAREHOUSES + VACCINATORS + AUDITORS),
     Case("GET", "/facilities/{code}/stock", "DKI Jakarta (31)", "read_logistics", stock_of("31"),

@@ -46,7 +46,7 @@ def show_lot(gtin: GtinPath, lot_number: LotPath, campaign: CampaignDep, caller:
     return LotPublic(
         gtin=lot.gtin, lot_number=lot.lot_number, expiry=lot.expiry, product=lot.product,
         doses_per_vial=lot.doses_per_vial, manufacturer=lot.manufacturer,
-        status=lot.status.value, status_reason=lot.status_reason,
+        status=lot.status_on(campaign.today_at("BIOFARMA")), status_reason=lot.status_reason,
     )
 
 
