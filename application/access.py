@@ -67,6 +67,7 @@ POLICY: dict[str, Permission] = {
     "cancel": _p("cancel shipments", WAREHOUSE),
     "record_wastage": _p("record wastage", WAREHOUSE, VACCINATOR),
     "record_count": _p("count stock", WAREHOUSE, VACCINATOR),
+    "correct_receipt": _p("correct receipts", WAREHOUSE, VACCINATOR),
     # the campaign
     "manage_users": _p("manage accounts", ADMIN),
     "import_targets": _p("import target lists", ADMIN),
@@ -74,6 +75,7 @@ POLICY: dict[str, Permission] = {
     "screen": _p("screen recipients", VACCINATOR),
     "vaccinate": _p("record doses", VACCINATOR),
     "report_aefi": _p("report AEFI", VACCINATOR),
+    "void_dose": _p("void dose records", VACCINATOR),
     "move_booking": _p("move bookings", VACCINATOR),
     "register_field": _p("register people in the field", OFFICER),
     "visit": _p("assign and report field visits", OFFICER),

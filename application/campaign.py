@@ -36,6 +36,7 @@ from domain.recipient import (
     Category,
     Channel,
     Dose,
+    NoDoseYet,
     Recipient,
     ScreeningResult,
     Severity,
@@ -458,6 +459,24 @@ class Campaign(Accounts, TargetLists, Logistics):
         if not outcome.repeated and outcome.result.get("next_ticket"):
             self._send_dose2(self.get_recipient(UUID(hex=outcome.result["recipient"])))
         return outcome
+
+    def void_dose(self, ticket: str, reason: str, caller: Caller) -> Outcome:
+        """A dose recorded on the wrong ticket (``ticket``: the one it issued) is voided at the
+        puskesmas that recorded it; its dose returns to the card to be recorded on the right one."""
+
+        def decide() -> Decision:
+            recipient = self.find_by_ticket(ticket)
+            if not recipient.doses:
+                raise NoDoseYet("There is no dose to void on this ticket.")
+            by = self.acting("void_dose", caller, recipient.doses[-1].facility,
+                             f"this dose was recorded at {recipient.doses[-1].facility}")
+            dose = recipient.void_last_dose(reason, by)
+            ledger = self.get_stock(dose.facility)
+            ledger.void_administration(self.get_lot(dose.gtin, dose.lot_number), recipient.id.hex, reason, by)
+            return {"recipient": recipient.id.hex, "voided_dose": str(dose.number),
+                    "ticket": recipient.ticket or ""}, [recipient, ledger], by
+
+        return self.handle("void_dose", caller, decide)
 
     @property
     def dose_interval_days(self) -> int:

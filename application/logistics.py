@@ -17,6 +17,7 @@ from eventsourcing.persistence import JSONTranscoder
 from application.errors import (
     AlreadyExists,
     Forbidden,
+    NotFound,
     FacilityNotFound,
     LotNotFound,
     ShipmentNotFound,
@@ -33,6 +34,13 @@ from domain.stock_ledger import StockLedger, WastageReason
 
 NATIONAL_WAREHOUSE = "BIOFARMA"
 DEFAULT_COMPANY_PREFIX = "8992806"
+
+
+def _by_lot(parts: list[ReceiptLine]) -> dict[str, list[ReceiptLine]]:
+    grouped: dict[str, list[ReceiptLine]] = {}
+    for part in parts:
+        grouped.setdefault(part.lot_key, []).append(part)
+    return grouped
 
 
 def shipment_returning(shipment: Shipment) -> bool:
@@ -228,6 +236,53 @@ class Logistics(CommandHandling):
             return {"sscc": sscc}, [shipment, ledger], by
 
         return self.handle("receive", caller, decide, key, (sscc, lines, arrival_celsius))
+
+    def correct_receipt(self, sscc: str, lines: list[ReceiptLine], reason: str, caller: Caller) -> Outcome:
+        """A receipt counted wrongly: the recount replaces it in every report, the
+        differences enter the destination's card (usable and quarantined apart), and the
+        history keeps both, the correction naming the receipt it corrects."""
+        sscc = parse_sscc(sscc)
+
+        def decide() -> Decision:
+            shipment = self.get_shipment(sscc)
+            by = self.acting("correct_receipt", caller, shipment.destination,
+                             f"this shipment was received at {shipment.destination}")
+            before = {key: (sum(p.accepted for p in parts), sum(p.rejected for p in parts))
+                      for key, parts in _by_lot(shipment.receipt).items()}
+            shipment.correct_receipt(lines, reason, by)
+            ledger = self.get_stock(shipment.destination)
+            for key, parts in _by_lot(shipment.receipt).items():
+                accepted, rejected = sum(p.accepted for p in parts), sum(p.rejected for p in parts)
+                was_accepted, was_rejected = before.get(key, (0, 0))
+                if (accepted, rejected) != (was_accepted, was_rejected):
+                    lot = self.get_lot_by_key(key)
+                    if accepted > was_accepted:
+                        lot.check_usable(by.day)
+                    ledger.correct_receipt(lot, accepted - was_accepted, rejected - was_rejected, reason, sscc, by)
+            return {"sscc": sscc}, [shipment, ledger], by
+
+        return self.handle("correct_receipt", caller, decide)
+
+    def correct_wastage(self, facility: str, version: int, correct_doses: int, reason: str,
+                        caller: Caller) -> Outcome:
+        """A wastage entry (``version`` on the facility's card) recorded with the wrong number of doses."""
+
+        def decide() -> Decision:
+            by = self.acting("record_wastage", caller, self.get_facility(facility).code)
+            ledger = self.get_stock(facility)
+            wasted = self.entry_of(ledger, version, StockLedger.Wasted)
+            lot = self.get_lot(wasted.gtin, wasted.lot_number)
+            ledger.correct_wastage(lot, version, wasted.doses, correct_doses, reason, by)
+            return {"facility": facility, "corrects": str(version)}, [ledger], by
+
+        return self.handle("correct_wastage", caller, decide)
+
+    def entry_of(self, aggregate: Any, version: int, kind: type) -> Any:
+        """The event at ``version`` of an aggregate, if it is of ``kind`` (what a correction names)."""
+        found = list(self.repository.event_store.get(aggregate.id, gt=version - 1, lte=version)) if version > 0 else []
+        if not found or not isinstance(found[0], kind):
+            raise NotFound(f"Entry {version} of that card is not a {kind.__name__.lower()} entry.")
+        return found[0]
 
     def cancel(self, sscc: str, reason: str, caller: Caller) -> Outcome:
         return self._change_shipment(sscc, caller, "cancel", lambda s: s.origin,

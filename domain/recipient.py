@@ -302,10 +302,33 @@ class Recipient(Aggregate):
         self, number: int, gtin: str, lot_number: str, facility: str, vaccinator: str, day: date,
         dose2_due: date | None, next_ticket: str, district: str, phase: int, by: Provenance,
     ) -> None:
+        self.__dict__.setdefault("dose_history", []).append((self.version + 1, self.ticket, self.dose2_due))
         self.doses.append(Dose(number, gtin, lot_number, facility, vaccinator, day))
         if dose2_due is not None:
             self.dose2_due = dose2_due
         self.ticket = next_ticket or None
+
+    def void_last_dose(self, reason: str, by: Provenance) -> Dose:
+        """The last dose was recorded on the wrong person's ticket: voided (a new fact that
+        names the one it corrects); the ticket it used is valid again for the right record."""
+        if not self.doses:
+            raise NoDoseYet("There is no dose to void.")
+        reason = clean_text(reason, "The reason")
+        if not reason:
+            raise OutOfBounds("Say why the dose record is voided.")
+        last = self.doses[-1]
+        corrects = self.__dict__.get("dose_history", [(0, None, None)])[-1][0]
+        self._dose_voided(last.number, last.gtin, last.lot_number, last.facility, reason, corrects,
+                          self.district, self.phase, by)
+        return last
+
+    @event("DoseVoided")
+    def _dose_voided(self, number: int, gtin: str, lot_number: str, facility: str, reason: str, corrects: int,
+                     district: str, phase: int, by: Provenance) -> None:
+        self.doses.pop()
+        history = self.__dict__.get("dose_history", [])
+        if history:
+            _, self.ticket, self.dose2_due = history.pop()
 
     def report_aefi(self, severity: Severity, description: str, by: Provenance) -> None:
         description = clean_text(description, "The description", LONG_TEXT)

@@ -267,9 +267,31 @@ class Shipment(Aggregate):
         self, lines: list[ReceiptLine], arrival_celsius: Decimal, excursion: bool, by: Provenance
     ) -> None:
         self.status = ShipmentStatus.RECEIVED
+        self._receipt_version = self.version + 1  # applied before the version moves on
         self.received_at = by.occurred_at.isoformat()
         self.receipt = list(lines)
         self.arrival_celsius = arrival_celsius
+
+    def correct_receipt(self, lines: list[ReceiptLine], reason: str, by: Provenance) -> None:
+        """A receipt counted wrongly, recounted: the new count replaces the old in every
+        report, and both stay in the history (``corrects``: the receipt's version)."""
+        self.check_status(ShipmentStatus.RECEIVED)
+        self.check_destination(by.facility)
+        lines = [replace(line, reason=clean_text(line.reason, "The reason")) for line in lines]
+        self.check_receipt(lines)
+        reason = clean_text(reason, "The reason")
+        if not reason:
+            raise InvalidQuantity("A correction needs its reason.")
+        self._receipt_corrected(lines, reason, self.receipt_version, by)
+
+    @event("ReceiptCorrected")
+    def _receipt_corrected(self, lines: list[ReceiptLine], reason: str, corrects: int, by: Provenance) -> None:
+        self.receipt = list(lines)
+
+    @property
+    def receipt_version(self) -> int:
+        """The version of this shipment's receipt event (what a correction refers to)."""
+        return getattr(self, "_receipt_version", self.version)
 
     def check_destination(self, facility: str) -> None:
         if facility != self.destination:

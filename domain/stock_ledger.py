@@ -281,6 +281,64 @@ class StockLedger(Aggregate):
         key = f"{gtin}/{lot_number}"
         self.on_hand[key] = self.doses_of(key) + difference
 
+    # Corrections: new entries that name the entry they correct (its version on this card
+    # or the shipment it concerns), never edits.
+
+    def correct_receipt(self, lot: Lot, usable_vials: int, quarantined_vials: int, reason: str, reference: str,
+                        by: Provenance) -> None:
+        """A receipt counted wrongly: the differences (+/-) enter the card, usable and quarantined apart."""
+        reason = self._correction_reason(reason)
+        usable, held = usable_vials * lot.doses_per_vial, quarantined_vials * lot.doses_per_vial
+        if self.doses_of(lot.key) + usable < 0 or self.quarantined_of(lot.key) + held < 0:
+            raise InsufficientStock(f"Lot {lot.lot_number}: the correction would leave less than nothing on the card "
+                                    f"of {self.facility}; part of it has moved on since — correct that first.")
+        self._receipt_corrected(self.facility, lot.gtin, lot.lot_number, lot.expiry, usable, held, reason, reference, by)
+
+    @event("ReceiptCorrected")
+    def _receipt_corrected(self, facility: str, gtin: str, lot_number: str, expiry: date, doses: int,
+                           quarantined_doses: int, reason: str, reference: str, by: Provenance) -> None:
+        key = f"{gtin}/{lot_number}"
+        self.on_hand[key] = self.doses_of(key) + doses
+        if not hasattr(self, "quarantined"):
+            self.quarantined = {}
+        self.quarantined[key] = self.quarantined_of(key) + quarantined_doses
+
+    def correct_wastage(self, lot: Lot, corrects: int, recorded: int, correct: int, reason: str,
+                        by: Provenance) -> None:
+        """A wastage entry (version ``corrects`` of this card) of ``recorded`` doses that should have been
+        ``correct``: the difference goes back to (or leaves) the usable stock."""
+        check_quantity(correct, "The corrected doses", MAX_DOSES, minimum=0)
+        reason = self._correction_reason(reason)
+        difference = recorded - correct
+        if self.doses_of(lot.key) + difference < 0:
+            raise InsufficientStock(f"Lot {lot.lot_number}: not enough on hand at {self.facility} for that correction.")
+        self._wastage_corrected(self.facility, lot.gtin, lot.lot_number, lot.expiry, difference, corrects, reason, by)
+
+    @event("WastageCorrected")
+    def _wastage_corrected(self, facility: str, gtin: str, lot_number: str, expiry: date, doses: int,
+                           corrects: int, reason: str, by: Provenance) -> None:
+        key = f"{gtin}/{lot_number}"
+        self.on_hand[key] = self.doses_of(key) + doses
+
+    def void_administration(self, lot: Lot, reference: str, reason: str, by: Provenance) -> None:
+        """A dose recorded on the wrong ticket is voided: its dose returns to the card, to be
+        drawn again when it is recorded on the right one."""
+        self._administration_voided(self.facility, lot.gtin, lot.lot_number, lot.expiry, 1, reference,
+                                    self._correction_reason(reason), by)
+
+    @event("AdministrationVoided")
+    def _administration_voided(self, facility: str, gtin: str, lot_number: str, expiry: date, doses: int,
+                               reference: str, reason: str, by: Provenance) -> None:
+        key = f"{gtin}/{lot_number}"
+        self.on_hand[key] = self.doses_of(key) + doses
+
+    @staticmethod
+    def _correction_reason(reason: str) -> str:
+        reason = clean_text(reason, "The reason")
+        if not reason:
+            raise InvalidQuantity("A correction needs its reason.")
+        return reason
+
     def earlier_lots(self, lot: Lot, exclude: frozenset[str] = frozenset()) -> list[str]:
         """Lots of the same product on hand here that expire before ``lot`` (earliest first)."""
         earlier = sorted((str(info["expiry"]), str(info["lot_number"])) for key, info in self.lots.items()

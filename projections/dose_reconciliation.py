@@ -40,7 +40,8 @@ class PostgresDoseReconciliationView(PostgresView, DoseReconciliationView):
 class DoseReconciliation(ReadModel):
     name = "dose_reconciliation"
     views = {"sqlite": SQLiteDoseReconciliationView, "postgres": PostgresDoseReconciliationView}
-    handles = (Recipient.Vaccinated, StockLedger.Administered, StockLedger.Wasted)
+    handles = (Recipient.Vaccinated, Recipient.DoseVoided, StockLedger.Administered, StockLedger.Wasted,
+               StockLedger.AdministrationVoided, StockLedger.WastageCorrected)
 
     @singledispatchmethod
     def apply_event(self, domain_event: Any) -> None:
@@ -58,3 +59,15 @@ class DoseReconciliation(ReadModel):
     def wasted(self, event: StockLedger.Wasted) -> None:
         column = "open_vial_wasted" if event.reason is WastageReason.OPEN_VIAL_TIME_LIMIT else "other_wasted"
         self.changes.add("doses", (event.facility, f"{event.gtin}/{event.lot_number}"), **{column: event.doses})
+
+    @apply_event.register
+    def dose_voided(self, event: Recipient.DoseVoided) -> None:
+        self.changes.add("doses", (event.facility, f"{event.gtin}/{event.lot_number}"), recorded=-1)
+
+    @apply_event.register
+    def administration_voided(self, event: StockLedger.AdministrationVoided) -> None:
+        self.changes.add("doses", (event.facility, f"{event.gtin}/{event.lot_number}"), drawn=-event.doses)
+
+    @apply_event.register
+    def wastage_corrected(self, event: StockLedger.WastageCorrected) -> None:
+        self.changes.add("doses", (event.facility, f"{event.gtin}/{event.lot_number}"), other_wasted=-event.doses)

@@ -82,7 +82,7 @@ class Funnel(ReadModel):
     name = "funnel"
     views = {"sqlite": SQLiteFunnelView, "postgres": PostgresFunnelView}
     handles = (Recipient.Targeted, Blast.BatchSent, Recipient.DeliveryReported, Recipient.Registered,
-               Recipient.Scheduled, Recipient.Screened, Recipient.Vaccinated)
+               Recipient.Scheduled, Recipient.Screened, Recipient.Vaccinated, Recipient.DoseVoided)
 
     @singledispatchmethod
     def apply_event(self, domain_event: Any) -> None:
@@ -120,4 +120,7 @@ class Funnel(ReadModel):
     def vaccinated(self, event: Recipient.Vaccinated) -> None:
         self.count(event, event.district, event.phase, **{f"dose{event.number}": 1})
 
-
+    @apply_event.register
+    def dose_voided(self, event: Recipient.DoseVoided) -> None:
+        """A dose recorded on the wrong ticket no longer counts (in the hour of the correction)."""
+        self.count(event, event.district, event.phase, **{f"dose{event.number}": -1})

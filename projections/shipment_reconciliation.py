@@ -49,7 +49,7 @@ class PostgresShipmentReconciliationView(PostgresView, ShipmentReconciliationVie
 class ShipmentReconciliation(ReadModel):
     name = "shipment_reconciliation"
     views = {"sqlite": SQLiteShipmentReconciliationView, "postgres": PostgresShipmentReconciliationView}
-    handles = (Shipment.Packed, Shipment.Dispatched, Shipment.Received, Shipment.Cancelled)
+    handles = (Shipment.Packed, Shipment.Dispatched, Shipment.Received, Shipment.ReceiptCorrected, Shipment.Cancelled)
 
     @singledispatchmethod
     def apply_event(self, domain_event: Any) -> None:
@@ -72,6 +72,16 @@ class ShipmentReconciliation(ReadModel):
     def received(self, event: Shipment.Received) -> None:
         """A lot counted in several parts is one line here: the parts added up, their reasons
         joined, the worst VVM stage recorded."""
+        self.count_lines(event)
+        self.changes.put("status", (event.originator_id.hex,), status="received",
+                         received_at=utc(event.by.occurred_at))
+
+    @apply_event.register
+    def receipt_corrected(self, event: Shipment.ReceiptCorrected) -> None:
+        """A recount replaces the receipt's figures (the history keeps both)."""
+        self.count_lines(event)
+
+    def count_lines(self, event: Any) -> None:
         parts: dict[str, list[Any]] = {}
         for line in event.lines:
             parts.setdefault(line.lot_key, []).append(line)
@@ -81,8 +91,6 @@ class ShipmentReconciliation(ReadModel):
             self.changes.put("lines", (event.originator_id.hex, lot_key), accepted=sum(p.accepted for p in counted),
                              rejected=sum(p.rejected for p in counted), reason=reasons,
                              vvm_stage=max(stages) if stages else None)
-        self.changes.put("status", (event.originator_id.hex,), status="received",
-                         received_at=utc(event.by.occurred_at))
 
     @apply_event.register
     def cancelled(self, event: Shipment.Cancelled) -> None:

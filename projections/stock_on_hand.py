@@ -79,7 +79,8 @@ class StockOnHand(ReadModel):
     name = "stock_on_hand"
     views = {"sqlite": SQLiteStockOnHandView, "postgres": PostgresStockOnHandView}
     handles = (StockLedger.Received, StockLedger.Issued, StockLedger.Administered,
-               StockLedger.Wasted, StockLedger.Counted, StockLedger.HeldInQuarantine)
+               StockLedger.Wasted, StockLedger.Counted, StockLedger.HeldInQuarantine,
+               StockLedger.ReceiptCorrected, StockLedger.WastageCorrected, StockLedger.AdministrationVoided)
 
     @singledispatchmethod
     def apply_event(self, domain_event: Any) -> None:
@@ -119,6 +120,19 @@ class StockOnHand(ReadModel):
     @apply_event.register
     def counted(self, event: StockLedger.Counted) -> None:
         self.change(self.key(event), event, on_hand=event.difference)
+
+    @apply_event.register
+    def receipt_corrected(self, event: StockLedger.ReceiptCorrected) -> None:
+        self.change(self.key(event), event, on_hand=event.doses)
+        self.changes.add("quarantine", self.key(event), quarantined=event.quarantined_doses)
+
+    @apply_event.register
+    def wastage_corrected(self, event: StockLedger.WastageCorrected) -> None:
+        self.change(self.key(event), event, on_hand=event.doses)
+
+    @apply_event.register
+    def administration_voided(self, event: StockLedger.AdministrationVoided) -> None:
+        self.change(self.key(event), event, on_hand=event.doses, used=-event.doses)
 
     @staticmethod
     def key(event: Any) -> tuple[str, str]:

@@ -93,7 +93,8 @@ class StockReconciliation(ReadModel):
     name = "stock_reconciliation"
     views = {"sqlite": SQLiteStockReconciliationView, "postgres": PostgresStockReconciliationView}
     handles = (StockLedger.Received, StockLedger.Issued, StockLedger.Administered,
-               StockLedger.Wasted, StockLedger.Counted, StockLedger.HeldInQuarantine)
+               StockLedger.Wasted, StockLedger.Counted, StockLedger.HeldInQuarantine,
+               StockLedger.ReceiptCorrected, StockLedger.WastageCorrected, StockLedger.AdministrationVoided)
 
     @singledispatchmethod
     def apply_event(self, domain_event: Any) -> None:
@@ -132,6 +133,20 @@ class StockReconciliation(ReadModel):
             self.quarantine_flow(event, destroyed=event.doses)
         else:
             self.flow(event, wasted=event.doses)
+
+    @apply_event.register
+    def receipt_corrected(self, event: StockLedger.ReceiptCorrected) -> None:
+        """A recount corrects what was received, on the day of the correction."""
+        self.flow(event, received=event.doses)
+        self.quarantine_flow(event, held=event.quarantined_doses)
+
+    @apply_event.register
+    def wastage_corrected(self, event: StockLedger.WastageCorrected) -> None:
+        self.flow(event, wasted=-event.doses)
+
+    @apply_event.register
+    def administration_voided(self, event: StockLedger.AdministrationVoided) -> None:
+        self.flow(event, administered=-event.doses)
 
     @apply_event.register
     def counted(self, event: StockLedger.Counted) -> None:

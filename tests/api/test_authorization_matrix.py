@@ -34,6 +34,7 @@ from application.access import AUDITOR, POLICY, WORKS_AT
 from application.logistics import NATIONAL_WAREHOUSE
 from domain.facility import FacilityKind
 from domain.recipient import Channel, ScreeningResult
+from domain.stock_ledger import WastageReason
 from domain.user import Role
 from interfaces.api.main import create_app
 from interfaces.api.security import CSRF_HEADER, SESSION_COOKIE
@@ -271,6 +272,22 @@ def stock_of(code: str) -> Callable[[World], Req]:
     return make
 
 
+def received_at_district(world: World) -> Req:
+    sscc = world.dispatched("32", "32.73")
+    world.chain.receive_all(sscc)
+    return Req(f"/shipments/{sscc}/receipt/correction", RECEIPT | {"reason": "recount"})
+
+
+def wastage_entry(code: str) -> Callable[[World], Req]:
+    def make(world: World) -> Req:
+        world.stocked()
+        world.chain.app.record_wastage(code, CORONAVAC, "CV001", 1, WastageReason.BROKEN, "", world.chain.by())
+        version = world.chain.app.get_stock(code).version
+        return Req(f"/facilities/{code}/wastage/{version}/correction", {"doses": 1, "reason": "recount"})
+
+    return make
+
+
 def wastage(code: str) -> Callable[[World], Req]:
     def make(world: World) -> Req:
         world.stocked()
@@ -349,6 +366,9 @@ STOCK_CASES = [
          out_of_scope=("gudang.biofarma", "gudang.dki")),
     Case("POST", "/facilities/{code}/wastage", "at Puskesmas Sukasari", "record_wastage",
          wastage(PUSKESMAS), allowed=("vaksinator",), out_of_scope=("vaksinator.sukajadi",)),
+    Case("POST", "/facilities/{code}/wastage/{version}/correction", "an entry at Kota Bandung's store",
+         "record_wastage", wastage_entry("32.73"), allowed=("gudang.jabar", "gudang.bandung"),
+         out_of_scope=("gudang.biofarma", "gudang.dki")),
     Case("POST", "/facilities/{code}/counts", "at Kota Bandung's store (32.73)", "record_count",
          count_at("32.73"), allowed=("gudang.jabar", "gudang.bandung"),
          out_of_scope=("gudang.biofarma", "gudang.dki")),
@@ -391,6 +411,9 @@ SHIPMENT_CASES = [
     Case("POST", "/shipments/{sscc}/receipt", "32.73 -> P327301, received at the puskesmas", "receive",
          lambda w: Req(f"/shipments/{w.dispatched()}/receipt", RECEIPT),
          allowed=("vaksinator",), out_of_scope=("vaksinator.sukajadi",)),
+    Case("POST", "/shipments/{sscc}/receipt/correction", "32 -> 32.73, received at the district store",
+         "correct_receipt", received_at_district, allowed=KOTA_BANDUNG_STORE,
+         out_of_scope=("gudang.biofarma", "gudang.dki")),
     Case("POST", "/shipments/{sscc}/temperatures", "32 -> 32.73, by sender or receiver", "record_temperature",
          lambda w: Req(f"/shipments/{w.dispatched('32', '32.73')}/temperatures", {"celsius": "6.5"}),
          allowed=KOTA_BANDUNG_STORE, out_of_scope=("gudang.biofarma", "gudang.dki")),
@@ -424,6 +447,8 @@ DESK_CASES = [
     Case("POST", "/tickets/{ticket}/aefi", "dose 1 given at P327301", "report_aefi",
          lambda w: Req(f"/tickets/{w.vaccinated()}/aefi", {"severity": "mild", "description": "demam"}),
          **AT_THE_DESK),
+    Case("POST", "/tickets/{ticket}/void-dose", "dose 1 given at P327301, on the wrong ticket", "void_dose",
+         lambda w: Req(f"/tickets/{w.vaccinated()}/void-dose", {"reason": "wrong ticket"}), **AT_THE_DESK),
     Case("POST", "/tickets/{ticket}/booking", "booked at P327301, moved a day", "move_booking",
          lambda w: Req(f"/tickets/{w.ticket()}/booking", {"facility": PUSKESMAS, "day": JAN_15.isoformat()}),
          **AT_THE_DESK),

@@ -114,3 +114,72 @@ def test_after_an_excursion_every_part_needs_its_vvm_stage(chain: ColdChain) -> 
     chain.app.receive(sscc, [ReceiptLine(CORONAVAC, "CV001", 8, 0, "", 2), ReceiptLine(CORONAVAC, "CV001", 0, 2, "VVM 3", 3)],
                       Decimal(5), chain.by())
     assert chain.app.get_stock("32").quarantined_of(f"{CORONAVAC}/CV001") == 2
+
+
+def test_a_miscounted_receipt_is_corrected_by_a_new_event(chain: ColdChain, follow) -> None:
+    # Given 20 vials received at 32 as 20 accepted, though 2 were broken
+    chain.release(vials=100)
+    sscc = chain.ship(NATIONAL_WAREHOUSE, "32", ("CV001", 20))
+    chain.receive_all(sscc)
+    # When the receipt is recounted: 18 accepted, 2 rejected (broken)
+    chain.app.correct_receipt(sscc, [ReceiptLine(CORONAVAC, "CV001", 18, 2, "broken", 1)], "recount: 2 broken",
+                              chain.by("32"))
+    # Then the card holds 18 usable and 2 quarantined, the reports agree, and both events are in the history
+    card, key = chain.app.get_stock("32"), f"{CORONAVAC}/CV001"
+    assert (card.doses_of(key), card.quarantined_of(key)) == (18, 2)
+    events = [type(e).__name__ for e in chain.app.repository.event_store.get(chain.app.get_shipment(sscc).id)]
+    assert events[-2:] == ["Received", "ReceiptCorrected"]
+    corrected = list(chain.app.repository.event_store.get(chain.app.get_shipment(sscc).id))[-1]
+    assert corrected.corrects == 3 and corrected.reason == "recount: 2 broken"  # the Received event's version
+    reconciliation = follow(StockReconciliation)
+    reconciliation.catch_up()
+    row = {r["facility"]: r for r in reconciliation.read_model.view.report()}["32"]
+    assert (row["received"], row["closing"], row["quarantine_closing"]) == (18, 18, 2)
+
+
+def test_a_wastage_entry_is_corrected_by_a_new_event(chain: ColdChain, follow) -> None:
+    chain.release(vials=100)
+    chain.app.record_wastage(NATIONAL_WAREHOUSE, CORONAVAC, "CV001", 10, WastageReason.BROKEN, "", chain.by())
+    version = chain.app.get_stock(NATIONAL_WAREHOUSE).version
+    chain.app.correct_wastage(NATIONAL_WAREHOUSE, version, 1, "one vial broke, not ten", chain.by())
+    assert chain.app.get_stock(NATIONAL_WAREHOUSE).doses_of(f"{CORONAVAC}/CV001") == 99
+    reconciliation = follow(StockReconciliation)
+    reconciliation.catch_up()
+    row = {r["facility"]: r for r in reconciliation.read_model.view.report()}[NATIONAL_WAREHOUSE]
+    assert (row["wasted"], row["closing"]) == (1, 99)
+    with refused(chain.app, Exception, "not a wasted entry"):
+        chain.app.correct_wastage(NATIONAL_WAREHOUSE, 1, 1, "wrong entry", chain.by())
+
+
+def test_a_dose_on_the_wrong_ticket_is_voided_and_recorded_on_the_right_one(chain: ColdChain, follow) -> None:
+    from projections.dose_reconciliation import DoseReconciliation
+    from projections.funnel import Funnel
+    from domain.recipient import Channel, ScreeningResult
+    from tests.application.test_recipients import JAN_14, at, import_rows, open_phase
+    from tests.scenario import nik, target_row
+
+    # Given two booked people, and the dose of person 2 recorded on person 1's ticket
+    chain.release(vials=100)
+    for origin, destination in ((NATIONAL_WAREHOUSE, "32"), ("32", "32.73"), ("32.73", "P327301")):
+        chain.receive_all(chain.ship(origin, destination, ("CV001", 10)))
+    import_rows(chain.app, [target_row(1), target_row(2)], chain.by())
+    open_phase(chain)
+    tickets = [chain.app.register(nik(serial=s), f"{s:04d}", Channel.WEB, "P327301", JAN_14).result["ticket"]
+               for s in (1, 2)]
+    for ticket in tickets:
+        chain.app.screen(ticket, ScreeningResult.ELIGIBLE, "", None, at(chain, JAN_14))
+    wrong = chain.app.vaccinate(tickets[0], CORONAVAC, "CV001", "ani", at(chain, JAN_14)).result["next_ticket"]
+    # When it is voided and recorded on the right ticket
+    outcome = chain.app.void_dose(wrong, "given to person 2, scanned person 1's ticket", at(chain, JAN_14))
+    assert outcome.result["ticket"] == tickets[0]  # person 1's first ticket is valid again
+    chain.app.vaccinate(tickets[1], CORONAVAC, "CV001", "ani", at(chain, JAN_14))
+    # Then person 1 has no dose, person 2 has one, the card gave one dose, and the reports agree
+    assert not chain.app.find_by_nik(nik(serial=1)).doses and len(chain.app.find_by_nik(nik(serial=2)).doses) == 1
+    assert chain.on_hand("P327301") == 9
+    doses = follow(DoseReconciliation)
+    doses.catch_up()
+    row = {r["facility"]: r for r in doses.read_model.view.report()}["P327301"]
+    assert (row["recorded"], row["drawn"], row["difference"]) == (1, 1, 0)
+    funnel = follow(Funnel)
+    funnel.catch_up()
+    assert funnel.read_model.view.totals()["dose1"] == 1

@@ -8,7 +8,11 @@ from fastapi import APIRouter, Path, Response
 
 from domain.shipment import ReceiptLine, Shipment, ShipmentLine
 from interfaces.api.deps import CallerDep, CampaignDep, KeyDep
+from pydantic import BaseModel, Field
+
+from domain.bounds import MAX_LINES
 from interfaces.api.models import (
+    Reason,
     CancelCreate,
     CommandResult,
     LineIn,
@@ -80,3 +84,15 @@ def record_temperature(sscc: Sscc, body: TemperatureCreate, campaign: CampaignDe
 @router.post("/{sscc}/cancel")
 def cancel(sscc: Sscc, body: CancelCreate, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
     return CommandResult(**vars(campaign.cancel(sscc, body.reason, caller)))
+
+
+class ReceiptCorrection(BaseModel):
+    lines: list[ReceiptLineIn] = Field(min_length=1, max_length=MAX_LINES)
+    reason: Reason = Field(min_length=1)
+
+
+@router.post("/{sscc}/receipt/correction")
+def correct_receipt(sscc: Sscc, body: ReceiptCorrection, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+    """A receipt counted wrongly, recounted: a new event naming the receipt it corrects."""
+    lines = [ReceiptLine(**line.model_dump()) for line in body.lines]
+    return CommandResult(**vars(campaign.correct_receipt(sscc, lines, body.reason, caller)))

@@ -8,12 +8,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from domain.bounds import MAX_VIALS_PER_LINE
+from domain.bounds import MAX_DOSES, MAX_VIALS_PER_LINE
 from interfaces.api.params import FacilityCodePath
 
 from interfaces.api.deps import CallerDep, CampaignDep, KeyDep
+from pydantic import BaseModel, Field
+
 from interfaces.api.models import (
     LOT_PATTERN,
+    Reason,
     CommandResult,
     CountCreate,
     LotPublic,
@@ -94,3 +97,15 @@ def record_count(
         code, body.gtin, body.lot_number, body.vials, caller, loose_doses=body.loose_doses, key=key
     )
     return CommandResult(**vars(outcome))
+
+
+class WastageCorrection(BaseModel):
+    doses: int = Field(ge=0, le=MAX_DOSES, description="What the entry should have said")
+    reason: Reason = Field(min_length=1)
+
+
+@router.post("/facilities/{code}/wastage/{version}/correction")
+def correct_wastage(code: FacilityCodePath, version: Annotated[int, Path(ge=1, le=10_000_000)],
+                    body: WastageCorrection, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+    """A wastage entry (its version on the stock card) recorded wrongly: a new event naming it."""
+    return CommandResult(**vars(campaign.correct_wastage(code, version, body.doses, body.reason, caller)))

@@ -86,3 +86,13 @@ def report_aefi(ticket: Ticket, body: AefiCreate, campaign: CampaignDep, caller:
 def move_booking(ticket: Ticket, body: BookingMove, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
     """At the desk: move the person's booking to another day or puskesmas (same rules as registration)."""
     return CommandResult(**vars(campaign.move_booking(None, None, body.facility, body.day, caller, ticket=ticket)))
+
+
+class DoseVoid(BaseModel):
+    reason: Reason = Field(min_length=1)
+
+
+@router.post("/{ticket}/void-dose")
+def void_dose(ticket: Ticket, body: DoseVoid, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+    """A dose recorded on the wrong ticket (``ticket``: the one that dose issued) is voided."""
+    return CommandResult(**vars(campaign.void_dose(ticket, body.reason, caller)))
