@@ -86,6 +86,7 @@ POLICY: dict[str, Permission] = {
     "read_ticket": _p("see bookings", VACCINATOR, ADMIN, AUDITOR, writes=False),
     "read_recipient": _p("see personal data", VACCINATOR, OFFICER, writes=False),
     "read_users": _p("see accounts", ADMIN, AUDITOR, writes=False),
+    "read_trace": _p("see the recall trace", ADMIN, WAREHOUSE, VACCINATOR, OFFICER, AUDITOR, writes=False),
 }
 
 

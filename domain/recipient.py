@@ -318,13 +318,13 @@ class Recipient(Aggregate):
             raise OutOfBounds("Say why the dose record is voided.")
         last = self.doses[-1]
         corrects = self.__dict__.get("dose_history", [(0, None, None)])[-1][0]
-        self._dose_voided(last.number, last.gtin, last.lot_number, last.facility, reason, corrects,
+        self._dose_voided(last.number, last.gtin, last.lot_number, last.facility, last.day, reason, corrects,
                           self.district, self.phase, by)
         return last
 
     @event("DoseVoided")
-    def _dose_voided(self, number: int, gtin: str, lot_number: str, facility: str, reason: str, corrects: int,
-                     district: str, phase: int, by: Provenance) -> None:
+    def _dose_voided(self, number: int, gtin: str, lot_number: str, facility: str, day: date, reason: str,
+                     corrects: int, district: str, phase: int, by: Provenance) -> None:
         self.doses.pop()
         history = self.__dict__.get("dose_history", [])
         if history:

@@ -12,6 +12,7 @@ from projections.dose_reconciliation import DoseReconciliation
 from projections.funnel import Funnel
 from projections.non_responders import NonResponders
 from projections.read_model import ReadModel
+from projections.recall_trace import RecallTrace
 from projections.shipment_reconciliation import ShipmentReconciliation
 from projections.shipments import Shipments
 from projections.stock_on_hand import StockOnHand
@@ -19,7 +20,7 @@ from projections.stock_reconciliation import StockReconciliation
 
 READ_MODELS: dict[str, type[ReadModel]] = {cls.name: cls for cls in (
     StockOnHand, Shipments, Funnel, NonResponders, Aefi,
-    ShipmentReconciliation, StockReconciliation, DoseReconciliation,
+    ShipmentReconciliation, StockReconciliation, DoseReconciliation, RecallTrace,
 )}
 
 

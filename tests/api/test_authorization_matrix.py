@@ -41,7 +41,7 @@ from interfaces.api.security import CSRF_HEADER, SESSION_COOKIE
 from interfaces.scanner.digital_link import lot_uri, shipment_uri
 from tests.api.conftest import ACCOUNTS, GATEWAY, Accounts
 from tests.application.test_recipients import JAN_14, import_rows, open_phase
-from tests.scenario import CORONAVAC, ColdChain, last_position, nik, target_row
+from tests.scenario import reflect_the_whole_log, CORONAVAC, ColdChain, last_position, nik, target_row
 
 PUSKESMAS = "P327301"  # Puskesmas Sukasari, Kota Bandung
 OTHER_PUSKESMAS = "P327302"  # registered here: a second puskesmas in Kota Bandung
@@ -323,6 +323,16 @@ def lot_status(change: str) -> Any:
     return build
 
 
+def traced(suffix: str) -> Callable[[World], Req]:
+    """The recall trace of lot CV001, its read model brought to the log's head."""
+    def build(world: World) -> Req:
+        world.stocked()
+        reflect_the_whole_log(world.client, world.chain)
+        return Req(f"/lots/{CORONAVAC}/CV001/{suffix}")
+
+    return build
+
+
 def with_lot(world: World) -> Req:
     world.stocked()
     return Req(f"/lots/{CORONAVAC}/CV001")
@@ -342,6 +352,10 @@ STOCK_CASES = [
          lot_status("lift-quarantine"), allowed=("admin",), out_of_scope=("admin.dki",)),
     Case("POST", "/lots/{gtin}/{lot_number}/recall", "a lot, at Bio Farma", "change_lot",
          lot_status("recall"), allowed=("admin",), out_of_scope=("admin.dki",)),
+    Case("GET", "/lots/{gtin}/{lot_number}/trace", "a lot's recall trace (counts, no facility)", "read_trace",
+         traced("trace"), allowed=EVERYONE),
+    Case("GET", "/lots/{gtin}/{lot_number}/trace/recipients", "those vaccinated from a lot (masked)",
+         "read_trace", traced("trace/recipients"), allowed=EVERYONE),
     Case("GET", "/lots/{gtin}/{lot_number}", "a lot (no facility)", "read_logistics", with_lot,
          allowed=ADMINS + WAREHOUSES + VACCINATORS + AUDITORS),
     Case("GET", "/facilities/{code}/stock", "DKI Jakarta (31)", "read_logistics", stock_of("31"),

@@ -2,14 +2,111 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
+
+from application.errors import LotNotFound
+from application.people import mask_name, mask_phone
+from interfaces.api.params import MAX_OFFSET
 
 from interfaces.api.deps import CallerDep, CampaignDep
 from interfaces.api.models import CommandResult, Reason
 from interfaces.api.routers.stock import GtinPath, LotPath
 
 router = APIRouter(prefix="/lots", tags=["stock"])
+
+
+class TraceOnHand(BaseModel):
+    facility: str
+    usable_doses: int
+    quarantined_doses: int
+
+
+class TraceInTransit(BaseModel):
+    sscc: str
+    origin: str
+    destination: str
+    holder: str | None
+    vials: int
+
+
+class TraceGiven(BaseModel):
+    facility: str
+    day: str
+    doses: int
+
+
+class TracePublic(BaseModel):
+    """Where the lot is and who was vaccinated from it (counts: no personal data)."""
+
+    gtin: str
+    lot: str
+    status: str
+    expiry: str | None
+    reference: str | None
+    on_hand: list[TraceOnHand]
+    in_transit: list[TraceInTransit]
+    doses_given: int
+    given: list[TraceGiven]
+    recipients: int
+    aefi: int
+    log_position: int
+
+
+class TraceRecipient(BaseModel):
+    recipient_id: str
+    facility: str
+    day: str
+    name: str
+    phone: str
+    masked: bool
+
+
+def _trace_view(request: Request) -> Any:
+    return request.app.state.read_models["recall_trace"].view
+
+
+@router.get("/{gtin}/{lot_number:path}/trace/recipients")
+def trace_recipients(
+    gtin: GtinPath, lot_number: LotPath, request: Request, campaign: CampaignDep, caller: CallerDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> list[TraceRecipient]:
+    """The people vaccinated from the lot: masked, and unmasked (the read recorded) for the
+    district officer of their district or the vaccinators of the puskesmas that gave the dose."""
+    campaign.check_readable(caller, "read_trace")
+    lot = campaign.get_lot(gtin, lot_number)
+    answer = []
+    for row in _trace_view(request).recipients_of(lot.gtin, lot_number, limit, offset):
+        person = campaign.get_recipient(UUID(hex=row["recipient_id"]))
+        if not (caller.scope == "national" or campaign.within(caller.scope, row["facility"])
+                or campaign.within(caller.scope, person.district)):
+            continue
+        unmasked = campaign.may_see_personal_data(caller, person)
+        if unmasked:
+            campaign.record_personal_data_read(caller, [person], "recall follow-up")
+        answer.append(TraceRecipient(
+            recipient_id=row["recipient_id"], facility=row["facility"], day=row["day"],
+            name=person.name if unmasked else mask_name(person.name),
+            phone=(person.phone if unmasked else mask_phone(person.phone)) if person.phone else "",
+            masked=not unmasked))
+    return answer
+
+
+@router.get("/{gtin}/{lot_number:path}/trace")
+def trace(gtin: GtinPath, lot_number: LotPath, request: Request, campaign: CampaignDep,
+          caller: CallerDep) -> TracePublic:
+    """The recall trace: on hand per facility (usable and quarantined), shipments carrying
+    it and where they are, doses given per facility and day, people vaccinated, AEFI."""
+    campaign.check_readable(caller, "read_trace")
+    lot = campaign.get_lot(gtin, lot_number)
+    view = _trace_view(request)
+    found = view.trace(lot.gtin, lot_number, campaign.today_at("BIOFARMA").isoformat())
+    if found is None:
+        raise LotNotFound("The recall trace does not know this lot yet: try again in a moment.")
+    return TracePublic(**found, log_position=view.max_tracking_id(campaign.name) or 0)
 
 
 class StatusChange(BaseModel):
