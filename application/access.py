@@ -65,6 +65,7 @@ POLICY: dict[str, Permission] = {
     "receive": _p("receive", WAREHOUSE, VACCINATOR),
     "record_temperature": _p("record temperatures", WAREHOUSE, VACCINATOR),
     "cancel": _p("cancel shipments", WAREHOUSE),
+    "hand_over": _p("take shipments over in transit", WAREHOUSE),
     "record_wastage": _p("record wastage", WAREHOUSE, VACCINATOR),
     "record_count": _p("count stock", WAREHOUSE, VACCINATOR),
     "correct_receipt": _p("correct receipts", WAREHOUSE, VACCINATOR),

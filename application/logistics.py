@@ -237,6 +237,20 @@ class Logistics(CommandHandling):
 
         return self.handle("receive", caller, decide, key, (sscc, lines, arrival_celsius))
 
+    def hand_over(self, sscc: str, carrier: str, vehicle: str, place: str, caller: Caller) -> Outcome:
+        """A courier, driver or store on the way takes the box over (acts where the caller
+        works: its own facility, or the shipment's origin for a national courier)."""
+        sscc = parse_sscc(sscc)
+
+        def decide() -> Decision:
+            shipment = self.get_shipment(sscc)
+            where = shipment.origin if caller.scope == "national" or caller.is_operator else caller.scope
+            by = self.acting("hand_over", caller, where)
+            shipment.hand_over(carrier, vehicle, place, by)
+            return {"sscc": sscc, "holder": shipment.holder}, [shipment], by
+
+        return self.handle("hand_over", caller, decide)
+
     def correct_receipt(self, sscc: str, lines: list[ReceiptLine], reason: str, caller: Caller) -> Outcome:
         """A receipt counted wrongly: the recount replaces it in every report, the
         differences enter the destination's card (usable and quarantined apart), and the

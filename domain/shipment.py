@@ -227,6 +227,21 @@ class Shipment(Aggregate):
     def _dispatched(self, by: Provenance) -> None:
         self.status = ShipmentStatus.DISPATCHED
         self.dispatched_at = by.occurred_at.isoformat()
+        self.holder = by.actor
+
+    def hand_over(self, carrier: str, vehicle: str, place: str, by: Provenance) -> None:
+        """Custody in transit: whoever takes the box over (a courier, a driver, a store on
+        the way) scans it; the shipment knows who holds it now and from whom it came."""
+        self.check_status(ShipmentStatus.DISPATCHED)
+        carrier = clean_text(carrier, "The carrier", 120)
+        vehicle = clean_text(vehicle, "The vehicle", 40)
+        place = clean_text(place, "The place", 120)
+        self._handed_over(by.actor, getattr(self, "holder", self.origin), carrier, vehicle, place, by)
+
+    @event("HandedOver")
+    def _handed_over(self, holder: str, from_holder: str, carrier: str, vehicle: str, place: str,
+                     by: Provenance) -> None:
+        self.holder = holder
 
     def cancel(self, reason: str, by: Provenance) -> None:
         self.check_status(ShipmentStatus.PACKED)

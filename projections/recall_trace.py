@@ -94,7 +94,7 @@ class RecallTrace(ReadModel):
                StockLedger.Received, StockLedger.Issued, StockLedger.Administered, StockLedger.Wasted,
                StockLedger.Counted, StockLedger.HeldInQuarantine, StockLedger.ReceiptCorrected,
                StockLedger.WastageCorrected, StockLedger.AdministrationVoided,
-               Shipment.Packed, Shipment.Dispatched, Shipment.Received, Shipment.Cancelled,
+               Shipment.Packed, Shipment.Dispatched, Shipment.Received, Shipment.Cancelled, Shipment.HandedOver,
                Recipient.Vaccinated, Recipient.DoseVoided, Recipient.AefiReported)
 
     @singledispatchmethod
@@ -179,13 +179,17 @@ class RecallTrace(ReadModel):
 
     @apply_event.register
     def dispatched(self, event: Shipment.Dispatched) -> None:
-        self.changes.put("shipments", (event.originator_id.hex,), status="dispatched", holder="in transit",
+        self.changes.put("shipments", (event.originator_id.hex,), status="dispatched", holder=event.by.actor,
                          at=utc(event.by.occurred_at))
 
     @apply_event.register
     def shipment_received(self, event: Shipment.Received) -> None:
         self.changes.put("shipments", (event.originator_id.hex,), status="received", holder=event.by.facility,
                          at=utc(event.by.occurred_at))
+
+    @apply_event.register
+    def handed_over(self, event: Shipment.HandedOver) -> None:
+        self.changes.put("shipments", (event.originator_id.hex,), holder=event.holder)
 
     @apply_event.register
     def cancelled(self, event: Shipment.Cancelled) -> None:

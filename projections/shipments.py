@@ -54,7 +54,7 @@ class Shipments(ReadModel):
     name = "shipments"
     views = {"sqlite": SQLiteShipmentsView, "postgres": PostgresShipmentsView}
     handles = (Shipment.Packed, Shipment.Dispatched, Shipment.Received, Shipment.Cancelled,
-               Shipment.TemperatureRecorded)
+               Shipment.TemperatureRecorded, Shipment.HandedOver)
 
     @singledispatchmethod
     def apply_event(self, domain_event: Any) -> None:
@@ -88,3 +88,7 @@ class Shipments(ReadModel):
     @staticmethod
     def key(event: Any) -> tuple[str]:
         return (event.originator_id.hex,)
+
+    @apply_event.register
+    def handed_over(self, event: Shipment.HandedOver) -> None:
+        self.changes.put("shipments", self.key(event), holder=event.holder)

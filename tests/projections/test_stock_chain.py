@@ -183,3 +183,32 @@ def test_a_dose_on_the_wrong_ticket_is_voided_and_recorded_on_the_right_one(chai
     funnel = follow(Funnel)
     funnel.catch_up()
     assert funnel.read_model.view.totals()["dose1"] == 1
+
+
+def test_custody_is_recorded_at_every_hand_and_only_the_addressee_receives(chain: ColdChain, follow) -> None:
+    from application.errors import Forbidden
+    from domain.user import Role
+    from projections.shipments import Shipments
+
+    # Given a shipment from Bio Farma to Jawa Barat
+    chain.release(vials=20)
+    sscc = chain.ship(NATIONAL_WAREHOUSE, "32", ("CV001", 10))
+    # When a courier and then Kota Bandung's store on the way take it over
+    courier = chain.user(Role.WAREHOUSE, "national", "kurir.andi")
+    chain.app.hand_over(sscc, "PT Kurir Dingin", "D 1234 AB", "Gerbang tol Pasteur", courier)
+    store = chain.user(Role.WAREHOUSE, "32.73", "gudang.bandung")
+    chain.app.hand_over(sscc, "Dinkes Kota Bandung", "", "Gudang Kota Bandung", store)
+    # Then the shipment knows who holds it and the history names every hand
+    shipment = chain.app.get_shipment(sscc)
+    assert shipment.holder == "gudang.bandung"
+    handovers = [e for e in chain.app.repository.event_store.get(shipment.id) if type(e).__name__ == "HandedOver"]
+    assert [(e.from_holder, e.holder, e.carrier) for e in handovers] == [
+        ("staff", "kurir.andi", "PT Kurir Dingin"), ("kurir.andi", "gudang.bandung", "Dinkes Kota Bandung")]
+    follower = follow(Shipments)
+    follower.catch_up()
+    assert follower.read_model.view.shipments()[0]["holder"] == "gudang.bandung"
+    # and only the addressee may receive it
+    with refused(chain.app, Forbidden, "addressed to 32"):
+        chain.app.receive(sscc, [ReceiptLine(CORONAVAC, "CV001", 10)], Decimal(5), store)
+    with refused(chain.app, Forbidden):
+        chain.app.hand_over(sscc, "x", "", "", chain.user(Role.VACCINATOR, "P327301"))

@@ -96,3 +96,15 @@ def correct_receipt(sscc: Sscc, body: ReceiptCorrection, campaign: CampaignDep, 
     """A receipt counted wrongly, recounted: a new event naming the receipt it corrects."""
     lines = [ReceiptLine(**line.model_dump()) for line in body.lines]
     return CommandResult(**vars(campaign.correct_receipt(sscc, lines, body.reason, caller)))
+
+
+class HandOver(BaseModel):
+    carrier: str = Field(min_length=1, max_length=120, description="Who carries it (company or person)")
+    vehicle: str = Field("", max_length=40, description="e.g. the plate number")
+    place: str = Field("", max_length=120, description="Where it was taken over")
+
+
+@router.post("/{sscc}/handover")
+def hand_over(sscc: Sscc, body: HandOver, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
+    """A courier, driver or store on the way scans the box when taking it over."""
+    return CommandResult(**vars(campaign.hand_over(sscc, body.carrier, body.vehicle, body.place, caller)))
