@@ -64,7 +64,7 @@ def events(doses: int) -> list[Any]:
         person = uuid.uuid4()
         made.append(event(Recipient.Vaccinated, person, 5, number=1, gtin=GTIN, lot_number=LOT, facility=facility,
                           vaccinator="bench", day=date(2021, 1, 14 + n % 2), dose2_due=date(2021, 1, 28),
-                          next_ticket="", district="32.73", phase=1, by=by(facility)))
+                          next_ticket="", district="32.73", phase=1, new_to_lot=True, by=by(facility)))
         made.append(event(StockLedger.Administered, StockLedger.id_for(facility), 3 + n, facility=facility, gtin=GTIN,
                           lot_number=LOT, expiry=date(2022, 12, 31), doses=1, reference="dose 1", by=by(facility)))
         if n % 1000 == 0:

@@ -11,6 +11,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -293,14 +294,42 @@ class Recipient(Aggregate):
         day = by.day
         number = self.check_may_vaccinate(ticket, day)
         dose2_due = day + timedelta(days=interval_days) if number == 1 else None
+        new_to_lot = not self.had_lot(gtin, lot_number, self.doses)
         self._vaccinated(number, gtin, lot_number, by.facility, vaccinator, day, dose2_due,
-                         next_ticket if number < MAX_DOSES else "", self.district, self.phase, by)
+                         next_ticket if number < MAX_DOSES else "", self.district, self.phase, new_to_lot, by)
         return number
 
-    @event("Vaccinated")
+    @staticmethod
+    def had_lot(gtin: str, lot_number: str, doses: list[Dose]) -> bool:
+        return any((dose.gtin, dose.lot_number) == (gtin, lot_number) for dose in doses)
+
+    class Vaccinated(Aggregate.Event):
+        """Version 2 says whether this is the person's first dose from the lot (so the recall
+        trace counts people, not doses, without a lookup); version 1 upcasts with dose 1 as
+        the first from its lot (a dose 2 recorded then is taken as from the same lot)."""
+
+        class_version = 2
+        number: int
+        gtin: str
+        lot_number: str
+        facility: str
+        vaccinator: str
+        day: date
+        dose2_due: date | None
+        next_ticket: str
+        district: str
+        phase: int
+        new_to_lot: bool
+        by: Provenance
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["new_to_lot"] = state["number"] == 1
+
+    @event(Vaccinated)
     def _vaccinated(
         self, number: int, gtin: str, lot_number: str, facility: str, vaccinator: str, day: date,
-        dose2_due: date | None, next_ticket: str, district: str, phase: int, by: Provenance,
+        dose2_due: date | None, next_ticket: str, district: str, phase: int, new_to_lot: bool, by: Provenance,
     ) -> None:
         self.__dict__.setdefault("dose_history", []).append((self.version + 1, self.ticket, self.dose2_due))
         self.doses.append(Dose(number, gtin, lot_number, facility, vaccinator, day))
@@ -318,13 +347,14 @@ class Recipient(Aggregate):
             raise OutOfBounds("Say why the dose record is voided.")
         last = self.doses[-1]
         corrects = self.__dict__.get("dose_history", [(0, None, None)])[-1][0]
+        new_to_lot = not self.had_lot(last.gtin, last.lot_number, self.doses[:-1])
         self._dose_voided(last.number, last.gtin, last.lot_number, last.facility, last.day, reason, corrects,
-                          self.district, self.phase, by)
+                          self.district, self.phase, new_to_lot, by)
         return last
 
     @event("DoseVoided")
     def _dose_voided(self, number: int, gtin: str, lot_number: str, facility: str, day: date, reason: str,
-                     corrects: int, district: str, phase: int, by: Provenance) -> None:
+                     corrects: int, district: str, phase: int, new_to_lot: bool, by: Provenance) -> None:
         self.doses.pop()
         history = self.__dict__.get("dose_history", [])
         if history:

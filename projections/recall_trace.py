@@ -42,6 +42,7 @@ class RecallTraceView(ReadModelView):
         Table("recipients", {"lot_key": "TEXT", "recipient_id": "TEXT", "facility": "TEXT", "day": "TEXT",
                              "doses": COUNTER}, key=("lot_key", "recipient_id")),
         Table("aefi", {"lot_key": "TEXT", "severity": "TEXT", "reports": COUNTER}, key=("lot_key", "severity")),
+        Table("totals", {"lot_key": "TEXT", "recipients": COUNTER}, key=("lot_key",)),
     )
 
     def trace(self, gtin: str, lot_number: str, today: str) -> dict[str, Any] | None:
@@ -63,7 +64,7 @@ class RecallTraceView(ReadModelView):
             "WHERE c.lot_key = ? AND s.status = 'dispatched' ORDER BY s.sscc", (key,))
         given = self.select("SELECT facility, day, doses FROM {given} WHERE lot_key = ? AND doses <> 0 "
                             "ORDER BY facility, day", (key,))
-        recipients = self.select("SELECT count(*) AS n FROM {recipients} WHERE lot_key = ? AND doses > 0", (key,))
+        recipients = self.select("SELECT recipients AS n FROM {totals} WHERE lot_key = ?", (key,))
         aefi = self.select("SELECT severity, reports FROM {aefi} WHERE lot_key = ? ORDER BY severity", (key,))
         return {
             "gtin": gtin, "lot": lot_number, "status": status, "expiry": lot["expiry"],
@@ -76,7 +77,7 @@ class RecallTraceView(ReadModelView):
     def recipients_of(self, gtin: str, lot_number: str, limit: int, offset: int) -> list[dict[str, Any]]:
         return self.select(
             "SELECT recipient_id, facility, day FROM {recipients} WHERE lot_key = ? AND doses > 0 "
-            "ORDER BY facility, day, recipient_id LIMIT ? OFFSET ?", (lot_key(gtin, lot_number), limit, offset))
+            "ORDER BY recipient_id LIMIT ? OFFSET ?", (lot_key(gtin, lot_number), limit, offset))
 
 
 class SQLiteRecallTraceView(SQLiteView, RecallTraceView):
@@ -204,12 +205,16 @@ class RecallTrace(ReadModel):
         self.changes.put("recipients", (key, event.originator_id.hex), facility=event.facility,
                          day=event.day.isoformat())
         self.changes.add("recipients", (key, event.originator_id.hex), doses=1)
+        if event.new_to_lot:
+            self.changes.add("totals", (key,), recipients=1)
 
     @apply_event.register
     def dose_voided(self, event: Recipient.DoseVoided) -> None:
         key = lot_key(event.gtin, event.lot_number)
         self.changes.add("given", (key, event.facility, event.day.isoformat()), doses=-1)
         self.changes.add("recipients", (key, event.originator_id.hex), doses=-1)
+        if event.new_to_lot:
+            self.changes.add("totals", (key,), recipients=-1)
 
     @apply_event.register
     def aefi(self, event: Recipient.AefiReported) -> None:
