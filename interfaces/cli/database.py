@@ -18,10 +18,12 @@ fingerprint of the cipher key: keep the secrets file safe, and apart from the
 backups. Restore refuses an archive written under another cipher key.
 
 Restore replaces the databases the settings name (stop the server and the
-worker first). It refuses a store that already holds events unless
-``--force``, and anything that is not such an archive; each refusal is one line
-on stderr and exit 1. On PostgreSQL both commands exit 2: use ``pg_dump`` and
-``pg_restore`` (README, "Backups").
+worker first); a read model missing from the archive is removed ('rantai db
+init' makes it again, empty, and the followers refill it from the log); an
+outbox missing from it is left as it is. It refuses a store that already
+holds events unless ``--force``, and anything that is not such an archive;
+each refusal is one line on stderr and exit 1. On PostgreSQL both commands
+exit 2: use ``pg_dump`` and ``pg_restore`` (README, "Backups").
 """
 
 from __future__ import annotations
@@ -190,7 +192,7 @@ def restore_backup(settings: Any, file: Path, *, force: bool = False) -> dict[st
         if theirs and ours and theirs != ours:
             raise Refused(f"{file} was written under another RANTAI_CIPHER_KEY: put that store's "
                           "var/secrets.env (or its RANTAI_* keys) in place first.")
-        held = event_count(store) if store.is_file() else 0
+        held = event_count(store) if store.is_file() and not force else 0
         if held and not force:
             raise Refused(f"The event store at {store} already holds {held} events: restoring would "
                           "replace them; pass --force to do so (stop the server and worker first).")
@@ -293,15 +295,21 @@ def _read_only(path: Path) -> sqlite3.Connection:
 
 def _online_copy(source: Path, target: Path) -> None:
     """SQLite's online backup: one consistent snapshot, writers carry on (WAL)."""
-    with closing(_read_only(source)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
+    try:
+        with closing(_read_only(source)) as src, closing(sqlite3.connect(target)) as dst:
+            src.backup(dst)
+    except sqlite3.Error as error:
+        raise Refused(f"Could not copy {source}: {error}.") from None
 
 
 def _write_into(source: Path, target: Path) -> None:
     """Replace ``target``'s content with ``source``'s, through SQLite (its WAL and locks kept right)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target, timeout=30)) as dst:
-        src.backup(dst)
+    try:
+        with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target, timeout=30)) as dst:
+            src.backup(dst)
+    except sqlite3.Error as error:
+        raise Refused(f"Could not write {target}: {error} (is a server or worker still using it?).") from None
 
 
 def _is_healthy_sqlite(path: Path) -> bool:

@@ -232,3 +232,30 @@ def test_on_postgresql_both_commands_point_at_pg_dump(settings, rantai, tmp_path
     assert done.exit_code == 2
     assert "pg_dump" in one_line(done.stderr)
     assert not (tmp_path / "rantai.tar").exists()
+
+
+@sqlite_only
+def test_a_read_model_missing_from_the_backup_is_removed_not_left_ahead_of_the_log(
+        settings, demo_store, rantai, tmp_path) -> None:
+    # Given a backup from before the aefi read model existed (its entry left out)
+    full, old = tmp_path / "full.tar", tmp_path / "old.tar"
+    assert rantai("db", "backup", str(full)).exit_code == 0
+    with tarfile.open(full) as source, tarfile.open(old, "w") as target:
+        for member in source.getmembers():
+            body = source.extractfile(member).read()
+            if member.name == "manifest.json":
+                content = json.loads(body)
+                del content["read_models"]["aefi"]
+                body = json.dumps(content).encode()
+            elif member.name == "read-models/aefi.sqlite":
+                continue
+            member.size = len(body)
+            target.addfile(member, io.BytesIO(body))
+    aefi = database_files(settings)[1]["aefi"]
+    assert aefi.exists()
+    # When it is restored over the store
+    done = rantai("db", "restore", str(old), "--force")
+    # Then the aefi file is gone (db init makes it again, empty) and the output says so
+    assert done.exit_code == 0, done.output
+    assert not aefi.exists()
+    assert "aefi" in done.output and "rantai db init" in done.output
