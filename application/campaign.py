@@ -434,9 +434,11 @@ class Campaign(Accounts, TargetLists, Logistics):
                            f"this person is booked at {recipient.facility}")
 
     def vaccinate(self, ticket: str, gtin: str, lot_number: str, vaccinator: str, caller: Caller,
-                  key: RequestKey | str | None = None) -> Outcome:
+                  key: RequestKey | str | None = None, serial: str = "", opens_vial: bool | None = None) -> Outcome:
         """Desk 3/4: ticket + vial scanned; the dose and the stock card move together,
-        at the facility the person is booked at."""
+        at the facility the person is booked at. A serialised vial (GS1 AI 21) says by
+        itself whether this dose opens it; without a serial the vaccinator says so
+        (``opens_vial``; a single-dose vial always does)."""
 
         def decide() -> Decision:
             recipient = self.find_by_ticket(ticket)
@@ -444,10 +446,18 @@ class Campaign(Accounts, TargetLists, Logistics):
             lot = self.get_lot(gtin, lot_number)
             ledger = self.get_stock(by.facility)
             next_token = new_ticket()
+            changed: list[Any] = []
+            opens = lot.doses_per_vial == 1 or bool(opens_vial)
+            if serial:
+                session = self.session(by.facility, by.day, by)
+                opens = session.opens(lot.gtin, lot_number, serial)
+                if opens:
+                    session.open_vial(lot.gtin, lot_number, serial, lot.doses_per_vial, by)
+                    changed.append(session)
             number = recipient.vaccinate(ticket.strip().upper(), lot.gtin, lot_number, vaccinator or caller.username,
-                                         self.dose_interval_days, next_token, by)
+                                         self.dose_interval_days, next_token, by, opens, serial)
             ledger.administer(lot, 1, f"dose {number}", by)
-            changed: list[Any] = [recipient, ledger]
+            changed += [recipient, ledger]
             if recipient.ticket:
                 changed.append(Ticket(next_token, recipient.id, number + 1, by))
             result = {"recipient": recipient.id.hex, "dose": str(number),
@@ -459,6 +469,17 @@ class Campaign(Accounts, TargetLists, Logistics):
         if not outcome.repeated and outcome.result.get("next_ticket"):
             self._send_dose2(self.get_recipient(UUID(hex=outcome.result["recipient"])))
         return outcome
+
+    def close_session(self, facility: str, day: date, discarded_vials: int, caller: Caller) -> Outcome:
+        """The end of a session: how many opened vials were discarded (open-vial wastage)."""
+
+        def decide() -> Decision:
+            by = self.acting("vaccinate", caller, self.get_facility(facility).code)
+            session = self.session(facility, day, by)
+            session.close(discarded_vials, by)
+            return {"facility": facility, "day": day.isoformat()}, [session], by
+
+        return self.handle("close_session", caller, decide)
 
     def void_dose(self, ticket: str, reason: str, caller: Caller) -> Outcome:
         """A dose recorded on the wrong ticket (``ticket``: the one it issued) is voided at the

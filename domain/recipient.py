@@ -289,14 +289,15 @@ class Recipient(Aggregate):
 
     def vaccinate(
         self, ticket: str, gtin: str, lot_number: str, vaccinator: str, interval_days: int,
-        next_ticket: str, by: Provenance,
+        next_ticket: str, by: Provenance, opens_vial: bool = False, serial: str = "",
     ) -> int:
         day = by.day
         number = self.check_may_vaccinate(ticket, day)
         dose2_due = day + timedelta(days=interval_days) if number == 1 else None
         new_to_lot = not self.had_lot(gtin, lot_number, self.doses)
         self._vaccinated(number, gtin, lot_number, by.facility, vaccinator, day, dose2_due,
-                         next_ticket if number < MAX_DOSES else "", self.district, self.phase, new_to_lot, by)
+                         next_ticket if number < MAX_DOSES else "", self.district, self.phase, new_to_lot,
+                         opens_vial, clean_text(serial, "The vial's serial", 20), by)
         return number
 
     @staticmethod
@@ -306,7 +307,9 @@ class Recipient(Aggregate):
     class Vaccinated(Aggregate.Event):
         """Version 2 says whether this is the person's first dose from the lot (so the recall
         trace counts people, not doses, without a lookup); version 1 upcasts with dose 1 as
-        the first from its lot (a dose 2 recorded then is taken as from the same lot)."""
+        the first from its lot (a dose 2 recorded then is taken as from the same lot). It also
+        says whether the dose opened a vial, and the vial's serial when it had one; version 1
+        did not know (taken as not opening one: open-vial figures start with version 2)."""
 
         class_version = 2
         number: int
@@ -320,16 +323,21 @@ class Recipient(Aggregate):
         district: str
         phase: int
         new_to_lot: bool
+        opens_vial: bool
+        serial: str
         by: Provenance
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["new_to_lot"] = state["number"] == 1
+            state["opens_vial"] = False
+            state["serial"] = ""
 
     @event(Vaccinated)
     def _vaccinated(
         self, number: int, gtin: str, lot_number: str, facility: str, vaccinator: str, day: date,
-        dose2_due: date | None, next_ticket: str, district: str, phase: int, new_to_lot: bool, by: Provenance,
+        dose2_due: date | None, next_ticket: str, district: str, phase: int, new_to_lot: bool,
+        opens_vial: bool, serial: str, by: Provenance,
     ) -> None:
         self.__dict__.setdefault("dose_history", []).append((self.version + 1, self.ticket, self.dose2_due))
         self.doses.append(Dose(number, gtin, lot_number, facility, vaccinator, day))

@@ -212,3 +212,37 @@ def test_custody_is_recorded_at_every_hand_and_only_the_addressee_receives(chain
         chain.app.receive(sscc, [ReceiptLine(CORONAVAC, "CV001", 10)], Decimal(5), store)
     with refused(chain.app, Forbidden):
         chain.app.hand_over(sscc, "x", "", "", chain.user(Role.VACCINATOR, "P327301"))
+
+
+def test_open_vials_and_their_wastage_per_session(chain: ColdChain, follow) -> None:
+    from datetime import datetime, time
+
+    from domain.recipient import Channel, ScreeningResult
+    from projections.dose_reconciliation import DoseReconciliation
+    from tests.application.test_recipients import JAN_14, WIB, at, import_rows, open_phase
+    from tests.scenario import BIOFARMA_VAC, nik, target_row
+
+    # Given 10-dose vials at the puskesmas and three people booked on 14 January
+    chain.release(lot="BF001", vials=10, product_gtin=BIOFARMA_VAC, doses_per_vial=10)
+    for origin, destination in ((NATIONAL_WAREHOUSE, "32"), ("32", "32.73"), ("32.73", "P327301")):
+        sscc = chain.app.pack(origin, destination, [ShipmentLine(BIOFARMA_VAC, "BF001", 2)], chain.by()).result["sscc"]
+        chain.app.dispatch(sscc, chain.by())
+        chain.receive_all(sscc)
+    import_rows(chain.app, [target_row(s) for s in (1, 2, 3)], chain.by())
+    open_phase(chain)
+    tickets = [chain.app.register(nik(serial=s), f"{s:04d}", Channel.WEB, "P327301", JAN_14).result["ticket"]
+               for s in (1, 2, 3)]
+    # When two doses come from serialised vial S1 and one from vial S2
+    for ticket, serial in zip(tickets, ("S1", "S1", "S2"), strict=True):
+        chain.app.screen(ticket, ScreeningResult.ELIGIBLE, "", None, at(chain, JAN_14))
+        chain.app.vaccinate(ticket, BIOFARMA_VAC, "BF001", "ani", at(chain, JAN_14), serial=serial)
+    # and the session closes with the two opened vials discarded
+    chain.now = datetime.combine(JAN_14, time(16), tzinfo=WIB)
+    chain.app.close_session("P327301", JAN_14, 2, chain.by())
+    # Then the session shows 2 vials opened, 3 doses given, 17 doses of open-vial wastage
+    doses = follow(DoseReconciliation)
+    doses.catch_up()
+    [session] = doses.read_model.view.sessions("P327301")
+    assert (session["vials_opened"], session["given"], session["open_vial_wastage"]) == (2, 3, 17)
+    assert session["discarded_vials"] == 2 and session["closed_at"]
+    assert doses.read_model.view.vial_flags() == []

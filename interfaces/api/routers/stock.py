@@ -109,3 +109,14 @@ def correct_wastage(code: FacilityCodePath, version: Annotated[int, Path(ge=1, l
                     body: WastageCorrection, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
     """A wastage entry (its version on the stock card) recorded wrongly: a new event naming it."""
     return CommandResult(**vars(campaign.correct_wastage(code, version, body.doses, body.reason, caller)))
+
+
+class SessionClose(BaseModel):
+    discarded_vials: int = Field(ge=0, le=10_000, description="Opened multi-dose vials discarded at the close")
+
+
+@router.post("/facilities/{code}/sessions/{day}/close")
+def close_session(code: FacilityCodePath, day: date, body: SessionClose, campaign: CampaignDep,
+                  caller: CallerDep) -> CommandResult:
+    """The end of a vaccination session: the opened vials discarded (open-vial wastage)."""
+    return CommandResult(**vars(campaign.close_session(code, day, body.discarded_vials, caller)))

@@ -40,6 +40,9 @@ class ScreeningCreate(BaseModel):
 class DoseCreate(BaseModel):
     gtin: Gtin
     lot_number: LotNumber
+    serial: str = Field("", max_length=20, pattern=r"^[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]*$",
+                        description="The vial's serial (GS1 AI 21) when it has one: it tells whether the dose opens it")
+    opens_new_vial: bool | None = Field(None, description="Without a serial: whether this dose opened a new vial")
 
 
 class BookingMove(BaseModel):
@@ -73,7 +76,8 @@ def screen(ticket: Ticket, body: ScreeningCreate, campaign: CampaignDep, caller:
 
 @router.post("/{ticket}/dose")
 def vaccinate(ticket: Ticket, body: DoseCreate, campaign: CampaignDep, caller: CallerDep, key: KeyDep) -> CommandResult:
-    outcome = campaign.vaccinate(ticket, body.gtin, body.lot_number, caller.username, caller, key=key)
+    outcome = campaign.vaccinate(ticket, body.gtin, body.lot_number, caller.username, caller, key=key,
+                                 serial=body.serial, opens_vial=body.opens_new_vial)
     return CommandResult(**vars(outcome))
 
 
