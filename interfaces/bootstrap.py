@@ -76,13 +76,19 @@ def create_schema(settings: Settings) -> list[str]:
 
 
 def open_sms_gateway(settings: Settings):  # -> OutboxGateway | HttpGateway
+    """The SMS gateway; the outbox seals phones and texts under the event store's cipher key.
+
+    Without a key (no ``rantai db init`` yet) the outbox seals under a throwaway key:
+    nothing is written in clear, and no campaign opens without the key to send anything."""
     from interfaces.sms.http import HttpGateway
-    from interfaces.sms.outbox import OutboxGateway
+    from interfaces.sms.outbox import OutboxGateway, seal_outbox_file
 
     if settings.sms_gateway == "http":
+        if settings.cipher_key:  # the provider ids share the file an earlier outbox may have left in clear
+            seal_outbox_file(settings.sms_outbox, settings.cipher_key)
         return HttpGateway(settings.sms_http_url, settings.sms_http_username, settings.sms_http_api_key,
                            settings.sms_sender, settings.sms_outbox, settings.sms_rate_per_second)
-    return OutboxGateway(settings.sms_outbox, settings.sms_outbox_rate_per_second)
+    return OutboxGateway(settings.sms_outbox, settings.sms_outbox_rate_per_second, cipher_key=settings.cipher_key)
 
 
 def open_read_models(settings: Settings, *, create_tables: bool | None = None,
