@@ -27,13 +27,15 @@ from application.access import Caller
 from domain.recipient import Channel, ScreeningResult, Severity, VisitOutcome, VisitUnit
 from domain.session import SessionFull
 from domain.shipment import ReceiptLine, ShipmentLine
-from interfaces.scenarios.demo import CORONAVAC_GTIN, WIB, ScenarioClock
+from domain.stock_ledger import WastageReason
+from interfaces.scenarios.demo import BIOFARMA_GTIN, CORONAVAC_GTIN, WIB, ScenarioClock
 from interfaces.scenarios.sample import sample_rows
 from interfaces.reference_data import facility_rows
 
 TARGETS_AT_SCALE_1 = 500_000
 DISTRICTS = 91
 LOT = "A202101SC"
+RECALLED_LOT, MULTIDOSE_LOT = "BF2101R", "BF2101M"  # Bio Farma's 10-dose product
 REGISTER_SHARE = 0.18  # of targets, by midnight 13 January
 BY_1830_SHARE = 71 / 90  # ~71,000 of ~90,000 registrations were in by 18:30
 SHOW_UP, ELIGIBLE, POSTPONED = 0.95, 0.90, 0.07
@@ -91,6 +93,9 @@ class Rollout:
     progress: Progress = lambda step, done, total: None  # noqa: E731
     tickets: dict[int, str] = field(default_factory=dict)
     days: dict[int, date] = field(default_factory=dict)
+    multidose_given: int = 0
+    busiest: str = ""
+    vials_opened: dict[int, int] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
@@ -114,11 +119,13 @@ class Rollout:
         with self.clock.driving(self.app):
             demand = self.facilities()
             self.ship(demand)
+            self.incidents()
             self.target()
             self.blast()
             self.register()
             self.visit()
             self.vaccinate()
+            self.close_sessions()
 
     def facilities(self) -> Counter[str]:
         """Register the chain; answer the doses each puskesmas will need."""
@@ -164,6 +171,87 @@ class Rollout:
                 self.app.receive(sscc, [ReceiptLine(CORONAVAC_GTIN, LOT, vials)], Decimal("5.1"),
                                  self.by(destination, arrival))
                 self.progress("shipments", done, len(legs))
+
+    def incidents(self) -> None:
+        """What a real cold chain meets, on a few legs (8-10 January): a box with broken and
+        heat-exposed vials (rejected, held in quarantine, partly returned to Bio Farma,
+        partly destroyed), couriers taking boxes over, a miscounted receipt corrected,
+        wastage and its correction, Bio Farma's 10-dose lot shipped down and then recalled
+        (returned one level up), and a 10-dose lot given from serialised vials."""
+        province, district, puskesmas = self.first_route()
+        biofarma = self.by(NATIONAL_WAREHOUSE, at(8, 7), "qa.biofarma")
+        for lot, vials in ((RECALLED_LOT, 30), (MULTIDOSE_LOT, 20)):
+            self.app.release_lot(BIOFARMA_GTIN, lot, date(2022, 6, 30), "Vaksin COVID-19 Bio Farma", 10,
+                                 "PT Bio Farma", vials, biofarma)
+        # a box of 10 with 3 broken vials and 2 at VVM stage 3, carried by a courier
+        sscc = self.leg(NATIONAL_WAREHOUSE, province, [ShipmentLine(CORONAVAC_GTIN, LOT, 10)], at(8, 8), courier=True)
+        self.app.receive(sscc, [ReceiptLine(CORONAVAC_GTIN, LOT, 5, 3, "pecah", 1),
+                                ReceiptLine(CORONAVAC_GTIN, LOT, 0, 2, "VVM 3", 3)], Decimal("5.0"),
+                         self.by(province, at(8, 14), "petugas.gudang"))
+        back = self.leg(province, NATIONAL_WAREHOUSE, [ShipmentLine(CORONAVAC_GTIN, LOT, 2, quarantined=True)],
+                        at(9, 8))
+        self.app.receive(back, [ReceiptLine(CORONAVAC_GTIN, LOT, 0, 2, "VVM 3, returned", 3)], Decimal("5.0"),
+                         self.by(NATIONAL_WAREHOUSE, at(9, 15), "qa.biofarma"))
+        self.app.record_wastage(province, CORONAVAC_GTIN, LOT, 3, WastageReason.BROKEN, "dimusnahkan",
+                                self.by(province, at(9, 16), "petugas.gudang"), quarantined=True)
+        # the 10-dose lots go down the chain; a district's count of one box is corrected
+        lines = [ShipmentLine(BIOFARMA_GTIN, RECALLED_LOT, 10), ShipmentLine(BIOFARMA_GTIN, MULTIDOSE_LOT, 10)]
+        sscc = self.leg(NATIONAL_WAREHOUSE, province, lines, at(8, 9), courier=True)
+        self.receive_all(sscc, province, at(8, 18))
+        sscc = self.leg(province, district, [ShipmentLine(BIOFARMA_GTIN, RECALLED_LOT, 6),
+                                             ShipmentLine(BIOFARMA_GTIN, MULTIDOSE_LOT, 6)], at(9, 8), courier=True)
+        self.receive_all(sscc, district, at(9, 14))
+        self.app.correct_receipt(sscc, [ReceiptLine(BIOFARMA_GTIN, RECALLED_LOT, 6),
+                                        ReceiptLine(BIOFARMA_GTIN, MULTIDOSE_LOT, 5, 1, "retak", 1)],
+                                 "hitung ulang: satu vial retak", self.by(district, at(9, 17), "petugas.gudang"))
+        sscc = self.leg(district, puskesmas, [ShipmentLine(BIOFARMA_GTIN, RECALLED_LOT, 2),
+                                              ShipmentLine(BIOFARMA_GTIN, MULTIDOSE_LOT, 4)], at(10, 8))
+        self.receive_all(sscc, puskesmas, at(10, 12))
+        # wastage at the district, entered as 10 doses (a vial) where 5 were lost, and corrected
+        officer = self.by(district, at(10, 15), "petugas.gudang")
+        self.app.record_wastage(district, BIOFARMA_GTIN, MULTIDOSE_LOT, 10, WastageReason.BROKEN, "tumpah", officer)
+        entry = self.app.get_stock(district).version
+        self.app.correct_wastage(district, entry, 5, "setengah vial, bukan satu",
+                                 self.by(district, at(10, 16), "petugas.gudang"))
+        # 11 January: BPOM recalls the 10-dose lot; the puskesmas and district send it back up
+        self.app.recall_lot(BIOFARMA_GTIN, RECALLED_LOT, "potensi di bawah spesifikasi", biofarma, reference="BPOM-2021-01")
+        for origin, destination, vials in ((puskesmas, district, 2), (district, province, 4)):
+            back = self.leg(origin, destination, [ShipmentLine(BIOFARMA_GTIN, RECALLED_LOT, vials)], at(11, 9))
+            self.app.receive(back, [ReceiptLine(BIOFARMA_GTIN, RECALLED_LOT, 0, vials, "ditarik BPOM", 1)],
+                             Decimal("5.0"), self.by(destination, at(11, 15), "petugas.gudang"))
+        self.progress("incidents", 1, 1)
+
+    def first_route(self) -> tuple[str, str, str]:
+        """The busiest puskesmas of the scenario (most people coming), its district and province."""
+        if not self.busiest:
+            demand = Counter(row[5] for index, row in self.rows()
+                             if self.plan(index).registers_at or self.plan(index).visited is VisitOutcome.REGISTERED)
+            self.busiest = min(demand, key=lambda code: (-demand[code], code))
+        puskesmas = self.busiest
+        district = f"{puskesmas[1:3]}.{puskesmas[3:5]}"
+        return district[:2], district, puskesmas
+
+    def leg(self, origin: str, destination: str, lines: list[ShipmentLine], leaving: datetime,
+            courier: bool = False) -> str:
+        sscc = self.app.pack(origin, destination, lines, self.by(origin, leaving, "petugas.gudang")).result["sscc"]
+        self.app.dispatch(sscc, self.by(origin, leaving + timedelta(minutes=20), "petugas.gudang"))
+        if courier:
+            self.app.hand_over(sscc, "PT Kurir Rantai Dingin", "D 1234 AB", "Tol Cipularang",
+                               self.by(origin, leaving + timedelta(hours=1), "kurir"))
+        return sscc
+
+    def receive_all(self, sscc: str, destination: str, moment: datetime) -> None:
+        shipment = self.app.get_shipment(sscc)
+        self.app.receive(sscc, [ReceiptLine(l.gtin, l.lot_number, l.vials) for l in shipment.lines],
+                         Decimal("5.0"), self.by(destination, moment, "petugas.gudang"))
+
+    def close_sessions(self) -> None:
+        """Each vaccination day ends at 16:00: the multi-dose vials opened are discarded."""
+        _, _, puskesmas = self.first_route()
+        for day in (14, 15):
+            opened = self.vials_opened.get(day, 0)
+            self.app.close_session(puskesmas, date(2021, 1, day), opened,
+                                   self.by(puskesmas, at(day, 16), "vaksinator"))
 
     def target(self) -> None:
         """11 Jan: the list from BPJS and workforce data."""
@@ -255,6 +343,17 @@ class Rollout:
                     self.give_dose(rng, rows[index], self.plan(index), self.tickets[index], day)
             self.progress("doses", start + len(chunk), len(queue))
 
+    def vial_for(self, puskesmas: str, day: date) -> tuple[str, str, str]:
+        """At the first puskesmas the first doses of each day come from the 10-dose lot's
+        serialised vials (while the 4 vials sent there last); elsewhere CoronaVac."""
+        if puskesmas != self.first_route()[2] or self.multidose_given >= 40:
+            return CORONAVAC_GTIN, LOT, ""
+        self.multidose_given += 1
+        serial = f"V{(self.multidose_given - 1) // 10 + 1:03d}"
+        if (self.multidose_given - 1) % 10 == 0:
+            self.vials_opened[day.day] = self.vials_opened.get(day.day, 0) + 1
+        return BIOFARMA_GTIN, MULTIDOSE_LOT, serial
+
     def give_dose(self, rng: random.Random, row: list[str], plan: Plan, ticket: str, day: date) -> None:
         if not plan.shows_up:
             return
@@ -265,7 +364,8 @@ class Rollout:
         self.app.screen(ticket, plan.screening, reason, until, desk)
         if plan.screening is ScreeningResult.ELIGIBLE:
             injected = self.by(row[5], moment + timedelta(minutes=15), "vaksinator")
-            outcome = self.app.vaccinate(ticket, CORONAVAC_GTIN, LOT, "vaksinator", injected)
+            gtin, lot, serial = self.vial_for(row[5], day)
+            outcome = self.app.vaccinate(ticket, gtin, lot, "vaksinator", injected, serial=serial)
             if rng.random() < 0.002:
                 self.app.report_aefi(outcome.result["next_ticket"], Severity.MILD, "nyeri, demam ringan",
                                      self.by(row[5], moment + timedelta(minutes=45), "petugas.observasi"))

@@ -52,9 +52,8 @@ def test_web_registration_then_screening_and_dose_over_http(
     assert registered.status_code == 201, registered.text
     ticket = registered.json()["ticket"]
     # Then the ticket is sent to her phone by SMS
-    outbox = client.app.state.sms.db.execute("SELECT phone, text FROM messages WHERE message_id = ?",
-                                             (f"ticket-{ticket}",)).fetchone()
-    assert outbox[0] == "+6281200000001" and ticket in outbox[1]
+    outbox = client.app.state.sms.message(f"ticket-{ticket}")
+    assert outbox.phone == "+6281200000001" and ticket in outbox.text
     # And desk 1 of her puskesmas sees her in full (the read is recorded), anyone else masked
     chain.now = datetime(2021, 1, 14, 6, 50, tzinfo=WIB)
     seen = client.get(f"/tickets/{ticket}", headers=accounts("vaksinator")).json()
@@ -80,9 +79,7 @@ def test_web_registration_then_screening_and_dose_over_http(
     assert replay.status_code == 409 and "already used" in replay.json()["message"]
     # and the new ticket with the day of dose 2 goes out by SMS
     next_ticket = dose.json()["result"]["next_ticket"]
-    texts = client.app.state.sms.db.execute("SELECT text FROM messages WHERE message_id = ?",
-                                            (f"ticket-{next_ticket}",)).fetchone()
-    assert "2021-01-28" in texts[0]
+    assert "2021-01-28" in client.app.state.sms.message(f"ticket-{next_ticket}").text
 
 
 def test_the_answer_does_not_tell_whether_a_nik_is_on_the_list(client: TestClient, chain: ColdChain) -> None:

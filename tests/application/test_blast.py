@@ -27,7 +27,7 @@ def outbox_rows(path: Path) -> tuple[int, int, int]:
     with sqlite3.connect(path) as db:
         try:
             return db.execute(
-                "SELECT count(*), count(DISTINCT phone), coalesce(sum(attempts), 0) FROM messages"
+                "SELECT count(*), 0, coalesce(sum(attempts), 0) FROM messages"
             ).fetchone()
         except sqlite3.OperationalError:  # the blast has opened the outbox but not made its table yet
             return 0, 0, 0
@@ -58,8 +58,10 @@ def test_killed_blast_resumes_and_every_target_has_exactly_one_message(chain: Co
     again = subprocess.run(blast_command(), env=cli_env(settings), capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     # Then every target has exactly one message, and only the page in flight was sent twice
-    messages, phones, attempts = outbox_rows(outbox)
-    assert messages == phones == TARGETS
+    messages, _, attempts = outbox_rows(outbox)
+    reader = OutboxGateway(outbox, cipher_key=settings.cipher_key)
+    assert messages == len({m.phone for m in reader.pending()}) == TARGETS
+    reader.close()
     assert attempts - messages <= 1000
 
 
@@ -75,7 +77,8 @@ def test_resend_starts_a_new_run_that_messages_everyone_again(chain: ColdChain, 
     second = chain.app.start_blast(1, ["32.73"], "Daftar ulang", deadline, by, resend=True)
     assert second.id != first.id
     list(chain.app.send_blast(second.id, gateway, by))
-    assert outbox_rows(Path(settings.sms_outbox))[:2] == (60, 30)
+    sent = list(gateway.pending())
+    assert len(sent) == 60 and len({m.phone for m in sent}) == 30
     gateway.close()
 
 

@@ -246,10 +246,10 @@ def test_tickets_and_reminders_go_out_by_sms(clinic: ColdChain, settings) -> Non
     clinic.app.sms = outbox
     tickets = [register(clinic, 1), register(clinic, 2), register(clinic, 3, day=JAN_14 + timedelta(days=1))]
     # Then each got the ticket, and the day before 14 January the first two get a reminder, once
-    sent = dict(outbox.db.execute("SELECT message_id, text FROM messages").fetchall())
+    sent = {m.message_id: m.text for m in outbox.pending()}
     assert all(f"ticket-{t}" in sent and t in sent[f"ticket-{t}"] for t in tickets)
     assert clinic.app.send_reminders(JAN_14) == 2
     assert clinic.app.send_reminders(JAN_14) == 2  # the same message ids: the gateway drops the repeats
-    reminders = outbox.db.execute("SELECT text, attempts FROM messages WHERE message_id LIKE 'reminder-%'").fetchall()
-    assert len(reminders) == 2 and all("Puskesmas Sukasari" in text for text, _ in reminders)
+    reminders = [m for m in outbox.pending() if m.message_id.startswith("reminder-")]
+    assert len(reminders) == 2 and all("Puskesmas Sukasari" in m.text for m in reminders)
     outbox.close()
