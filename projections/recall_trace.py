@@ -17,8 +17,8 @@ from eventsourcing.dispatch import singledispatchmethod
 from domain.lot import Lot
 from domain.recipient import Recipient
 from domain.shipment import Shipment
-from domain.stock_ledger import StockLedger
 from projections.read_model import ReadModel, utc
+from projections.stock_movements import STOCK_EVENTS, StockEvent, movement_of
 from projections.rows import COUNTER, PostgresView, ReadModelView, SQLiteView, Table
 
 
@@ -92,9 +92,7 @@ class RecallTrace(ReadModel):
     name = "recall_trace"
     views = {"sqlite": SQLiteRecallTraceView, "postgres": PostgresRecallTraceView}
     handles = (Lot.Released, Lot.Quarantined, Lot.ReleasedFromQuarantine, Lot.Recalled,
-               StockLedger.Received, StockLedger.Issued, StockLedger.Administered, StockLedger.Wasted,
-               StockLedger.Counted, StockLedger.HeldInQuarantine, StockLedger.ReceiptCorrected,
-               StockLedger.WastageCorrected, StockLedger.AdministrationVoided,
+               *STOCK_EVENTS,
                Shipment.Packed, Shipment.Dispatched, Shipment.Received, Shipment.Cancelled, Shipment.HandedOver,
                Recipient.Vaccinated, Recipient.DoseVoided, Recipient.AefiReported)
 
@@ -127,45 +125,11 @@ class RecallTrace(ReadModel):
 
     # stock on hand, usable and quarantined
 
-    def stock(self, event: Any, usable: int = 0, quarantined: int = 0) -> None:
-        self.changes.add("on_hand", (lot_key(event.gtin, event.lot_number), event.facility),
-                         usable_doses=usable, quarantined_doses=quarantined)
-
     @apply_event.register
-    def received(self, event: StockLedger.Received) -> None:
-        self.stock(event, usable=event.doses)
-
-    @apply_event.register
-    def held(self, event: StockLedger.HeldInQuarantine) -> None:
-        self.stock(event, quarantined=event.doses)
-
-    @apply_event.register
-    def issued(self, event: StockLedger.Issued) -> None:
-        self.stock(event, **({"quarantined": -event.doses} if event.quarantined else {"usable": -event.doses}))
-
-    @apply_event.register
-    def administered(self, event: StockLedger.Administered) -> None:
-        self.stock(event, usable=-event.doses)
-
-    @apply_event.register
-    def wasted(self, event: StockLedger.Wasted) -> None:
-        self.stock(event, **({"quarantined": -event.doses} if event.quarantined else {"usable": -event.doses}))
-
-    @apply_event.register
-    def counted(self, event: StockLedger.Counted) -> None:
-        self.stock(event, usable=event.difference)
-
-    @apply_event.register
-    def receipt_corrected(self, event: StockLedger.ReceiptCorrected) -> None:
-        self.stock(event, usable=event.doses, quarantined=event.quarantined_doses)
-
-    @apply_event.register
-    def wastage_corrected(self, event: StockLedger.WastageCorrected) -> None:
-        self.stock(event, usable=event.doses)
-
-    @apply_event.register
-    def administration_voided(self, event: StockLedger.AdministrationVoided) -> None:
-        self.stock(event, usable=event.doses)
+    def moved(self, event: StockEvent) -> None:
+        movement = movement_of(event)
+        self.changes.add("on_hand", (movement.lot_key, event.facility), usable_doses=movement.usable,
+                         quarantined_doses=movement.quarantined)
 
     # shipments carrying it
 

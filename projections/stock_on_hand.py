@@ -15,6 +15,7 @@ from eventsourcing.dispatch import singledispatchmethod
 
 from domain.stock_ledger import StockLedger
 from projections.read_model import ReadModel, utc
+from projections.stock_movements import STOCK_EVENTS, StockEvent, movement_of
 from projections.rows import COUNTER, PostgresView, ReadModelView, SQLiteView, Table
 
 MINIMUM_DAYS = 7
@@ -78,61 +79,24 @@ class PostgresStockOnHandView(PostgresView, StockOnHandView):
 class StockOnHand(ReadModel):
     name = "stock_on_hand"
     views = {"sqlite": SQLiteStockOnHandView, "postgres": PostgresStockOnHandView}
-    handles = (StockLedger.Received, StockLedger.Issued, StockLedger.Administered,
-               StockLedger.Wasted, StockLedger.Counted, StockLedger.HeldInQuarantine,
-               StockLedger.ReceiptCorrected, StockLedger.WastageCorrected, StockLedger.AdministrationVoided)
+    handles = STOCK_EVENTS
 
     @singledispatchmethod
     def apply_event(self, domain_event: Any) -> None:
         """Events not handled here change nothing."""
 
     @apply_event.register
-    def received(self, event: StockLedger.Received) -> None:
-        key = self.key(event)
-        self.changes.insert("stock", key, gtin=event.gtin, lot_number=event.lot_number,
-                            expiry=event.expiry.isoformat(), doses_per_vial=event.doses_per_vial,
-                            first_at=utc(event.by.occurred_at))
-        self.change(key, event, on_hand=event.doses)
-
-    @apply_event.register
-    def issued(self, event: StockLedger.Issued) -> None:
-        if event.quarantined:
-            self.changes.add("quarantine", self.key(event), quarantined=-event.doses)
-        else:
-            self.change(self.key(event), event, on_hand=-event.doses, used=event.doses)
-
-    @apply_event.register
-    def held_in_quarantine(self, event: StockLedger.HeldInQuarantine) -> None:
-        """Quarantined vials are on the card apart: counted, not usable (no days of stock)."""
-        self.changes.add("quarantine", self.key(event), quarantined=event.doses)
-
-    @apply_event.register
-    def administered(self, event: StockLedger.Administered) -> None:
-        self.change(self.key(event), event, on_hand=-event.doses, used=event.doses)
-
-    @apply_event.register
-    def wasted(self, event: StockLedger.Wasted) -> None:
-        if event.quarantined:
-            self.changes.add("quarantine", self.key(event), quarantined=-event.doses)
-        else:
-            self.change(self.key(event), event, on_hand=-event.doses)
-
-    @apply_event.register
-    def counted(self, event: StockLedger.Counted) -> None:
-        self.change(self.key(event), event, on_hand=event.difference)
-
-    @apply_event.register
-    def receipt_corrected(self, event: StockLedger.ReceiptCorrected) -> None:
-        self.change(self.key(event), event, on_hand=event.doses)
-        self.changes.add("quarantine", self.key(event), quarantined=event.quarantined_doses)
-
-    @apply_event.register
-    def wastage_corrected(self, event: StockLedger.WastageCorrected) -> None:
-        self.change(self.key(event), event, on_hand=event.doses)
-
-    @apply_event.register
-    def administration_voided(self, event: StockLedger.AdministrationVoided) -> None:
-        self.change(self.key(event), event, on_hand=event.doses, used=-event.doses)
+    def moved(self, event: StockEvent) -> None:
+        """Usable doses in ``stock`` (with their use, for days of stock); quarantined apart."""
+        movement, key = movement_of(event), self.key(event)
+        if isinstance(event, StockLedger.Received):
+            self.changes.insert("stock", key, gtin=event.gtin, lot_number=event.lot_number,
+                                expiry=event.expiry.isoformat(), doses_per_vial=event.doses_per_vial,
+                                first_at=utc(event.by.occurred_at))
+        if movement.usable_flows():
+            self.change(key, event, on_hand=movement.usable, used=movement.used)
+        if movement.quarantine_flows():
+            self.changes.add("quarantine", key, quarantined=movement.quarantined)
 
     @staticmethod
     def key(event: Any) -> tuple[str, str]:

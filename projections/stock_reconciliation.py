@@ -18,11 +18,11 @@ from eventsourcing.dispatch import singledispatchmethod
 
 from domain.stock_ledger import StockLedger
 from projections.read_model import ReadModel, day_of, utc
+from projections.stock_movements import QUARANTINE_FLOWS, STOCK_EVENTS, USABLE_FLOWS, StockEvent, movement_of
 from projections.rows import COUNTER, PostgresView, ReadModelView, SQLiteView, Table
 
-FLOWS = ("received", "issued", "administered", "wasted", "adjustments")
+FLOWS = USABLE_FLOWS
 NET = "received - issued - administered - wasted + adjustments"
-QUARANTINE_FLOWS = ("held", "returned", "destroyed")  # quarantined stock: in at receipt, out by return or destruction
 QUARANTINE_NET = "held - returned - destroyed"
 
 
@@ -92,65 +92,25 @@ class PostgresStockReconciliationView(PostgresView, StockReconciliationView):
 class StockReconciliation(ReadModel):
     name = "stock_reconciliation"
     views = {"sqlite": SQLiteStockReconciliationView, "postgres": PostgresStockReconciliationView}
-    handles = (StockLedger.Received, StockLedger.Issued, StockLedger.Administered,
-               StockLedger.Wasted, StockLedger.Counted, StockLedger.HeldInQuarantine,
-               StockLedger.ReceiptCorrected, StockLedger.WastageCorrected, StockLedger.AdministrationVoided)
+    handles = STOCK_EVENTS
 
     @singledispatchmethod
     def apply_event(self, domain_event: Any) -> None:
         """Events not handled here change nothing."""
 
-    def flow(self, event: Any, **amounts: int) -> None:
-        key = (event.facility, f"{event.gtin}/{event.lot_number}", day_of(event.by))
-        self.changes.add("movements", key, **amounts)
-
     @apply_event.register
-    def received(self, event: StockLedger.Received) -> None:
-        self.flow(event, received=event.doses)
+    def moved(self, event: StockEvent) -> None:
+        """Each flow on the day it happened, in the facility's zone; a count also keeps its figures."""
+        movement = movement_of(event)
+        key = (event.facility, movement.lot_key, day_of(event.by))
+        if movement.usable_flows():
+            self.changes.add("movements", key, **movement.usable_flows())
+        if movement.quarantine_flows():
+            self.changes.add("quarantine", key, **movement.quarantine_flows())
+        if isinstance(event, StockLedger.Counted):
+            self.counted(event)
 
-    def quarantine_flow(self, event: Any, **amounts: int) -> None:
-        key = (event.facility, f"{event.gtin}/{event.lot_number}", day_of(event.by))
-        self.changes.add("quarantine", key, **amounts)
-
-    @apply_event.register
-    def issued(self, event: StockLedger.Issued) -> None:
-        if event.quarantined:
-            self.quarantine_flow(event, returned=event.doses)
-        else:
-            self.flow(event, issued=event.doses)
-
-    @apply_event.register
-    def held_in_quarantine(self, event: StockLedger.HeldInQuarantine) -> None:
-        self.quarantine_flow(event, held=event.doses)
-
-    @apply_event.register
-    def administered(self, event: StockLedger.Administered) -> None:
-        self.flow(event, administered=event.doses)
-
-    @apply_event.register
-    def wasted(self, event: StockLedger.Wasted) -> None:
-        if event.quarantined:
-            self.quarantine_flow(event, destroyed=event.doses)
-        else:
-            self.flow(event, wasted=event.doses)
-
-    @apply_event.register
-    def receipt_corrected(self, event: StockLedger.ReceiptCorrected) -> None:
-        """A recount corrects what was received, on the day of the correction."""
-        self.flow(event, received=event.doses)
-        self.quarantine_flow(event, held=event.quarantined_doses)
-
-    @apply_event.register
-    def wastage_corrected(self, event: StockLedger.WastageCorrected) -> None:
-        self.flow(event, wasted=-event.doses)
-
-    @apply_event.register
-    def administration_voided(self, event: StockLedger.AdministrationVoided) -> None:
-        self.flow(event, administered=-event.doses)
-
-    @apply_event.register
     def counted(self, event: StockLedger.Counted) -> None:
-        self.flow(event, adjustments=event.difference)
         key = (event.facility, f"{event.gtin}/{event.lot_number}", utc(event.by.occurred_at))
         self.changes.put("counts", key, day=day_of(event.by), expected=event.expected,
                          counted=event.counted, difference=event.difference)
