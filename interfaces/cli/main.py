@@ -7,9 +7,11 @@ from rich.table import Table
 
 from interfaces.bootstrap import create_schema, default_settings, open_sms_gateway
 from interfaces.cli import database as database_cli
+from interfaces.cli import labels as labels_cli
 from interfaces.cli import lots as lots_cli
 from interfaces.cli import projections as projections_cli
 from interfaces.cli import reports as reports_cli
+from interfaces.cli import scan as scan_cli
 from interfaces.cli import targets as targets_cli
 from interfaces.cli import users as users_cli
 from interfaces.cli.terminal import campaign, console, operator, progress_bar
@@ -27,6 +29,8 @@ app.add_typer(projections_cli.projections, name="projections")
 app.command()(projections_cli.worker)
 app.add_typer(reports_cli.reports, name="report")
 app.add_typer(users_cli.users, name="users")
+app.add_typer(scan_cli.scan, name="scan")
+app.add_typer(labels_cli.labels, name="labels")
 app.add_typer(lots_cli.lot, name="lot")
 
 

@@ -1,19 +1,55 @@
-"""What a scanned label says: GS1 Digital Link URIs (and bare GS1 codes) read with biip.
+"""What a scanned code says: one parser for every source, refusing in a warehouse worker's words.
 
-Shipment label: ``https://id.gs1.org/00/{SSCC}``.
-Box or vial:    ``https://id.gs1.org/01/{GTIN}/10/{lot}[/21/{serial}]?17={YYMMDD}``.
-The design brief's path form ``/01/{GTIN}/10/{lot}/17/{YYMMDD}`` is accepted too.
+It reads what a phone's camera, a handheld (keyboard-wedge) scanner or a
+browser decoder sends:
+
+- GS1 Digital Link URIs, on any resolver: shipment ``…/00/{SSCC}``; box or
+  vial ``…/01/{GTIN}/10/{lot}[/21/{serial}]?17={YYMMDD}`` (the design brief's
+  path form ``…/10/{lot}/17/{YYMMDD}`` too);
+- GS1 element strings, with or without a symbology identifier (``]d2``
+  DataMatrix, ``]Q3`` QR, ``]C1`` GS1-128, ``]e0`` DataBar), the group
+  separator as ASCII 29, typed as ``<GS>``, or left out after a fixed-length
+  element (``01``, ``17``, ``00``);
+- the human-readable form ``(01)…(17)…(10)…(21)…`` printed under a code;
+- a bare SSCC-18, or a bare GTIN (8, 12, 13 or 14 digits: a product without
+  its lot);
+- a recipient's ticket: 10 characters of ``TICKET_ALPHABET``, never a NIK.
+
+Check digits and dates are verified here; whether the thing exists is the
+application's question. A group separator left out after a variable-length
+element (the lot) cannot be detected: the lot then swallows what follows.
 """
 
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import biip
+from stdnum import ean
+
+from application.campaign import TICKET_ALPHABET
+from domain.bounds import LOT_NUMBER
 
 RESOLVER = "https://id.gs1.org"
+GS = "\x1d"
+GS1_SYMBOLOGIES = ("]C1", "]e0", "]d2", "]Q3", "]J1")  # AIM identifiers of symbols that carry GS1 element strings
+TICKET_LENGTH = 10
+
+_AIM = re.compile(r"\][A-Za-z][0-9A-Za-z]")
+_TICKET = re.compile(f"[{TICKET_ALPHABET}]{{{TICKET_LENGTH}}}")
+_HRI = re.compile(r"\((\d{2,4})\)([^()]*)")
+_GS_TYPED = re.compile(r"<GS>|\{GS\}|\^\]", re.IGNORECASE)  # how keyboard wedges and browsers spell ASCII 29
+
+EMPTY = "The scan was empty: hold the code steady in front of the camera."
+NOT_OURS = ("This is not a Rantai shipment label, a vaccine vial/box code or a ticket: "
+            "scan the QR code on the label.")
+DAMAGED = "This code is cut short or damaged: scan it again, or type the number printed under it."
+NO_LOT = "This code names a product but not its lot: scan the code that carries the lot number."
 
 
 class ScanNotUnderstood(ValueError):
@@ -24,69 +60,168 @@ class ScanNotUnderstood(ValueError):
 
 @dataclass(frozen=True)
 class ShipmentLabel:
+    kind: ClassVar[str] = "shipment"
     sscc: str
+
+    def fields(self) -> dict[str, str | None]:
+        return {"sscc": self.sscc}
 
 
 @dataclass(frozen=True)
 class LotLabel:
+    kind: ClassVar[str] = "lot"
     gtin: str
-    lot_number: str
+    lot_number: str | None  # None: a bare GTIN names the product only
     expiry: date | None = None
     serial: str | None = None
 
+    def fields(self) -> dict[str, str | None]:
+        return {"gtin": self.gtin, "lot": self.lot_number,
+                "expiry": self.expiry.isoformat() if self.expiry else None, "serial": self.serial}
 
-def shipment_uri(sscc: str) -> str:
-    return f"{RESOLVER}/00/{sscc}"
+    def check_names_a_lot(self) -> str:
+        if self.lot_number is None:
+            raise ScanNotUnderstood(NO_LOT)
+        return self.lot_number
 
 
-def lot_uri(gtin: str, lot_number: str, expiry: date, serial: str | None = None) -> str:
-    path = f"{RESOLVER}/01/{gtin}/10/{lot_number}" + (f"/21/{serial}" if serial else "")
+@dataclass(frozen=True)
+class TicketCode:
+    kind: ClassVar[str] = "ticket"
+    ticket: str
+
+    def fields(self) -> dict[str, str | None]:
+        return {"ticket": self.ticket}
+
+
+Label = ShipmentLabel | LotLabel | TicketCode
+
+
+def shipment_uri(sscc: str, resolver: str = RESOLVER) -> str:
+    return f"{resolver.rstrip('/')}/00/{sscc}"
+
+
+def lot_uri(gtin: str, lot_number: str, expiry: date, serial: str | None = None, resolver: str = RESOLVER) -> str:
+    path = f"{resolver.rstrip('/')}/01/{gtin}/10/{lot_number}" + (f"/21/{serial}" if serial else "")
     return f"{path}?17={expiry:%y%m%d}"
 
 
-_EXPIRY_IN_PATH = re.compile(r"/17/(\d{6})(?=/|$|\?)")
+def read(text: str) -> Label:
+    """Turn what a scanner sent into the label it is, or say plainly why not."""
+    text = (text or "").strip()
+    if not text:
+        raise ScanNotUnderstood(EMPTY)
+    symbology = text[:3] if _AIM.match(text) else ""
+    body = _GS_TYPED.sub(GS, text[len(symbology):]).strip()
+    if "://" in body or body.lower().startswith("www."):
+        return _label(_from_uri(body))
+    if _TICKET.fullmatch(body.upper()) and symbology not in GS1_SYMBOLOGIES:
+        return TicketCode(body.upper())
+    if body.startswith("("):
+        return _label(_from_human_readable(body))
+    if body.isdigit() and symbology not in GS1_SYMBOLOGIES:
+        return _label(_from_bare_number(body))
+    return _label(_from_element_string(body))
 
 
-def _normalise(payload: str) -> str:
-    """Move a ``/17/YYMMDD`` path segment into the query, where GS1 puts it."""
-    match = _EXPIRY_IN_PATH.search(payload)
-    if not match or "://" not in payload:
-        return payload
-    rest = payload[: match.start()] + payload[match.end():]
-    return rest + ("&" if "?" in rest else "?") + f"17={match.group(1)}"
+def _from_uri(uri: str) -> dict[str, str]:
+    """The AIs of a GS1 Digital Link URI: key/value pairs in the path from the
+    primary key (00 or 01) on, and numeric query parameters (``17=…``)."""
+    parts = urlsplit(uri if "://" in uri else "https://" + uri)
+    segments = [unquote(s) for s in parts.path.split("/") if s]
+    start = next((i for i, s in enumerate(segments) if s in ("00", "01")), None)
+    if start is None:
+        if any(s in ("00", "01") for s in segments) or "id.gs1.org" in parts.netloc.lower():
+            raise ScanNotUnderstood(DAMAGED)
+        raise ScanNotUnderstood(NOT_OURS)
+    pairs = segments[start:]
+    if len(pairs) % 2:
+        raise ScanNotUnderstood(DAMAGED)
+    elements = dict(zip(pairs[::2], pairs[1::2], strict=True))
+    elements |= {key: value for key, value in parse_qsl(parts.query) if key.isdigit() and key not in elements}
+    return elements
 
 
-def read(payload: str) -> ShipmentLabel | LotLabel:
-    """Turn a scanned payload into the label it is, or say plainly why not."""
-    payload = (payload or "").strip()
-    if not payload:
-        raise ScanNotUnderstood("The scan was empty: hold the code steady in front of the camera.")
-    result = biip.parse(_normalise(payload))
-    if result.sscc is not None:
-        return ShipmentLabel(result.sscc.value)
-    elements = {}
-    if result.gs1_digital_link_uri is not None:
-        elements = {e.ai.ai: e for e in result.gs1_digital_link_uri.element_strings}
-    elif result.gs1_message is not None:
-        elements = {e.ai.ai: e for e in result.gs1_message.element_strings}
-    if "01" in elements and "10" in elements and elements["01"].gtin is not None:
-        expiry = elements["17"].date if "17" in elements else None
-        serial = elements["21"].value if "21" in elements else None
-        return LotLabel(elements["01"].gtin.value.zfill(14), elements["10"].value, expiry, serial)
-    raise ScanNotUnderstood(_explain(result))
+def _from_human_readable(text: str) -> dict[str, str]:
+    """``(01)06970000000017(17)231231(10)A1``, spaces allowed (``(00) 0 8992806 000000001 7``)."""
+    text = text.replace(" ", "")
+    pairs = _HRI.findall(text)
+    if not pairs:
+        raise ScanNotUnderstood(NOT_OURS)
+    if "".join(f"({ai}){value}" for ai, value in pairs) != text:
+        raise ScanNotUnderstood(DAMAGED)
+    return dict(pairs)
 
 
-def _explain(result: biip.ParseResult) -> str:
-    if result.sscc_error and "check digit" in result.sscc_error:
-        return "This shipment label's number does not add up (wrong check digit): it may be damaged; type the number under the code or reprint the label."
-    gtin_error = result.gtin_error or ""
-    if result.gs1_digital_link_uri is not None:
-        for element in result.gs1_digital_link_uri.element_strings:
-            gtin_error = element.gtin_error or gtin_error
-    if "check digit" in gtin_error:
-        return "This product code does not add up (wrong check digit): the label may be damaged; scan another vial or box."
-    if result.gs1_digital_link_uri_error and "17" in result.gs1_digital_link_uri_error:
-        return "The expiry date on this label is not a real date: set the box aside and report the label."
-    if result.gs1_digital_link_uri is not None:
-        return "This code names a product but not its lot: scan the code that carries the lot number."
-    return "This is not a Rantai shipment label or a vaccine vial/box code: scan the QR code on the label."
+def _from_bare_number(number: str) -> dict[str, str]:
+    if len(number) == 18:
+        return {"00": number}
+    if len(number) in (8, 12, 13, 14):
+        return {"01": number}
+    if len(number) in (16, 20) and number[:2] in ("01", "00"):  # an element string of one key
+        return _from_element_string(number)
+    if 15 <= len(number) <= 19:
+        msg = (f"This number has {len(number)} digits; a shipment label's number (SSCC) has 18: "
+               "the label may be torn or the scan cut short. Scan it again or type the number under the code.")
+        raise ScanNotUnderstood(msg)
+    if len(number) < 15:
+        msg = (f"This number has {len(number)} digits; a product code (GTIN) has 14: "
+               "scan it again or type the number under the code.")
+        raise ScanNotUnderstood(msg)
+    return _from_element_string(number)
+
+
+def _from_element_string(text: str) -> dict[str, str]:
+    result = biip.parse(text)
+    if result.gs1_message is None:
+        if text[:2] in ("00", "01", "10", "17", "21") and text[:2].isdigit():
+            raise ScanNotUnderstood(DAMAGED)
+        raise ScanNotUnderstood(NOT_OURS)
+    return {element.ai.ai: element.value for element in result.gs1_message.element_strings}
+
+
+def _label(elements: dict[str, str]) -> Label:
+    if "00" in elements:
+        return ShipmentLabel(_checked(elements["00"], 18, SSCC_WRONG, SSCC_SHORT))
+    if "01" not in elements:
+        raise ScanNotUnderstood(NOT_OURS)
+    gtin = elements["01"]
+    gtin = _checked(gtin.zfill(14) if len(gtin) in (8, 12, 13) else gtin, 14, GTIN_WRONG, GTIN_SHORT)
+    lot_number = elements.get("10")
+    if lot_number is not None and not LOT_NUMBER.fullmatch(lot_number):
+        raise ScanNotUnderstood(DAMAGED)
+    serial = elements.get("21")
+    if serial is not None and not LOT_NUMBER.fullmatch(serial):
+        raise ScanNotUnderstood(DAMAGED)
+    expiry = _expiry(elements["17"]) if "17" in elements else None
+    return LotLabel(gtin, lot_number, expiry, serial)
+
+
+SSCC_WRONG = ("This shipment label's number does not add up (wrong check digit): it may be damaged; "
+              "type the number under the code or reprint the label.")
+SSCC_SHORT = ("This shipment label's number is incomplete (an SSCC has 18 digits): the label may be torn "
+              "or the scan cut short; scan it again or type the number under the code.")
+GTIN_WRONG = "This product code does not add up (wrong check digit): the label may be damaged; scan another vial or box."
+GTIN_SHORT = "This product code is incomplete (a GTIN has 14 digits): scan it again or scan another vial or box."
+
+
+def _checked(number: str, length: int, wrong: str, short: str) -> str:
+    if not number.isdigit() or len(number) != length:
+        raise ScanNotUnderstood(short)
+    if ean.calc_check_digit(number[:-1]) != number[-1]:
+        raise ScanNotUnderstood(wrong)
+    return number
+
+
+def _expiry(value: str) -> date:
+    """AI (17) YYMMDD; day 00 means the month's last day (GS1 General Specifications 7.12)."""
+    not_a_date = "The expiry date on this label is not a real date: set the box aside and report the label."
+    if len(value) != 6 or not value.isdigit():
+        raise ScanNotUnderstood(not_a_date)
+    year, month, day = 2000 + int(value[:2]), int(value[2:4]), int(value[4:])
+    if not 1 <= month <= 12:
+        raise ScanNotUnderstood(not_a_date)
+    try:
+        return date(year, month, day or monthrange(year, month)[1])
+    except ValueError:
+        raise ScanNotUnderstood(not_a_date) from None

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from application.access import Caller
+from application.campaign import Campaign
 from domain.shipment import ReceiptLine, Shipment, ShipmentLine
 from interfaces.api.deps import CallerDep, CampaignDep, KeyDep
 from pydantic import BaseModel, Field
@@ -22,8 +24,8 @@ from interfaces.api.models import (
     ShipmentPublic,
     TemperatureCreate,
 )
+from interfaces.scanner import drawing, labels
 from interfaces.scanner.digital_link import shipment_uri
-from interfaces.scanner.labels import qr_png
 
 router = APIRouter(prefix="/shipments", tags=["shipments"])
 Sscc = Annotated[str, Path(min_length=18, max_length=20, pattern=r"^\d+$", description="The 18-digit SSCC (AI 00)")]
@@ -57,10 +59,26 @@ def show(sscc: Sscc, campaign: CampaignDep, caller: CallerDep) -> ShipmentPublic
     return public(campaign.shipment_for(sscc, caller))
 
 
-@router.get("/{sscc}/label.png", response_class=Response)
+@router.get("/{sscc}/label.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
 def label(sscc: Sscc, campaign: CampaignDep, caller: CallerDep) -> Response:
-    shipment = campaign.shipment_for(sscc, caller)
-    return Response(qr_png(shipment_uri(shipment.sscc)), media_type="image/png")
+    """The shipment's label, 105 x 74 mm at 300 dpi: QR, SSCC, from and to, the lots, the packing date."""
+    return Response(drawing.png(labels.shipment_label(_card(sscc, campaign, caller))), media_type="image/png")
+
+
+@router.get("/{sscc}/label.svg", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
+def label_svg(sscc: Sscc, campaign: CampaignDep, caller: CallerDep) -> Response:
+    return Response(drawing.svg(labels.shipment_label(_card(sscc, campaign, caller))), media_type="image/svg+xml")
+
+
+@router.get("/{sscc}/label.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+def label_pdf(sscc: Sscc, campaign: CampaignDep, caller: CallerDep) -> Response:
+    """An A4 sheet of the shipment's label (8 a page)."""
+    return Response(labels.shipment_pdf([_card(sscc, campaign, caller)]), media_type="application/pdf")
+
+
+def _card(sscc: str, campaign: Campaign, caller: Caller) -> labels.ShipmentCard:
+    """What the label says, for someone who may see the shipment (its origin or destination)."""
+    return labels.shipment_card(campaign, campaign.shipment_for(sscc, caller))
 
 
 @router.post("/{sscc}/dispatch")
