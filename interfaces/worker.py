@@ -10,6 +10,12 @@ Crash safety comes from the follower: a page's rows and its tracking position
 commit in one transaction, and the position only moves from where the
 follower found it, so a killed follower resumes after its last committed
 page and a second writer (a rebuild, a second worker) never counts a page twice.
+A page that fails is thrown away and read again; a database that is away is
+waited for. A read model whose follower cannot get past one event is marked
+stuck (``rantai projections status``) and its child stays alive without
+advancing it, so the supervisor does not restart it over and over; the other
+children go on. ``rantai projections rebuild NAME`` clears the mark, and the
+child follows again.
 
 ``RANTAI_PROJECTION_PAGE_SIZE`` sets how many events a follower writes per
 transaction (default 1000); smaller pages are slower but keep each
@@ -70,7 +76,8 @@ def follow_read_model(name: str) -> None:
         follower = Follower(campaign, model, page_size())
         log.info("read model %s: following from position %d", name, follower.position)
         follower.follow(stop)
-        log.info("read model %s: stopped at position %d", name, model.view.max_tracking_id(campaign.name) or 0)
+        log.info("read model %s: stopped at position %d%s", name, model.view.max_tracking_id(campaign.name) or 0,
+                 f" (stuck at {follower.stuck['notification_id']})" if follower.stuck else "")
     finally:
         model.view.datastore.close()
         campaign.close()

@@ -60,6 +60,10 @@ class ReadModel(Projection[ReadModelView]):
     def apply_event(self, domain_event: Any) -> None:
         """Handlers, one per event class, record row changes in ``self.changes``."""
 
+    def discard(self) -> None:
+        """Forget the row changes collected since the last flush (a page that did not commit)."""
+        self.changes = Changes()
+
     def flush(self, tracking: Tracking, recorded_at: datetime | None = None, previous: int | None = None) -> None:
         """Write what the events so far changed, and ``tracking``, in one transaction
         (moving the position from ``previous``, when given: see ``ReadModelView.apply``)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.persistence import OperationalError, ProgrammingError, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
@@ -73,20 +73,25 @@ COUNTER = "BIGINT NOT NULL DEFAULT 0"  # a column only ever added to
 
 POSITION = Table("position", {"view": "TEXT", "notification_id": "BIGINT", "recorded_at": "TEXT"},
                  key=("view",))
+# a read model its follower cannot take past one event: that event's log position and a
+# short description of the error (its type and where it was raised, never the event's contents)
+STUCK = Table("stuck", {"view": "TEXT", "notification_id": "BIGINT", "error": "TEXT", "since": "TEXT"},
+              key=("view",))
 
 
 class ReadModelView(TrackingRecorder):
     """A read model's tables; subclasses add the queries that answer its question.
 
     Every view also keeps its ``position``: the last log position it reflects
-    and when that event was recorded, so each figure can be traced to events."""
+    and when that event was recorded, so each figure can be traced to events;
+    and, when its follower could not get past an event, where it is ``stuck``."""
 
     tables: ClassVar[tuple[Table, ...]] = ()
     mark: ClassVar[str] = "?"  # the backend's parameter placeholder
 
     @property
     def all_tables(self) -> tuple[Table, ...]:
-        return (POSITION, *self.tables)
+        return (POSITION, STUCK, *self.tables)
 
     def table(self, name: str) -> Table:
         return next(t for t in self.all_tables if t.name == name)
@@ -101,12 +106,42 @@ class ReadModelView(TrackingRecorder):
         rows = self.select("SELECT notification_id, recorded_at FROM {position}")
         return rows[0] if rows else {"notification_id": 0, "recorded_at": None}
 
+    def stuck(self) -> dict[str, Any] | None:
+        """Where the follower stopped, if it did: ``notification_id``, ``error`` and ``since`` (UTC ISO)."""
+        rows = self.select("SELECT notification_id, error, since FROM {stuck}")
+        return rows[0] if rows else None
+
+    def mark_stuck(self, name: str, tracking: Tracking, previous: int, error: str, since: str) -> None:
+        """Record that the follower of read model ``name``, at ``previous``, cannot get past
+        the event at ``tracking``; ``FollowerConflict`` if the position moved meanwhile."""
+        changes = Changes()
+        changes.put("stuck", (name,), notification_id=tracking.notification_id, error=error, since=since)
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(  # holds the position still (its row locked) until the mark is written
+                f"UPDATE {self.tracking_table()} SET notification_id = notification_id "
+                f"WHERE application_name = {self.mark} AND notification_id = {self.mark} RETURNING notification_id",
+                (tracking.application_name, previous),
+            )
+            if cursor.fetchone() is None:
+                raise FollowerConflict(tracking.application_name, previous)
+            for statement, params in self.write_statements(changes):
+                cursor.executemany(statement, params)
+
+    def ensure_stuck_table(self) -> None:
+        """Create the ``stuck`` table in a store made before it existed (other tables come from ``rantai db init``)."""
+        try:
+            self.stuck()
+        except (ProgrammingError, OperationalError):  # no such table (or the database is away: then this fails too)
+            with self.datastore.transaction(commit=True) as cursor:
+                for statement in self.create_statements([STUCK]):
+                    cursor.execute(statement)
+
     def qualified(self, name: str) -> str:
         return f'"rm_{name}"'
 
-    def create_statements(self) -> list[str]:
+    def create_statements(self, tables: Sequence[Table] | None = None) -> list[str]:
         statements = []
-        for t in self.all_tables:
+        for t in self.all_tables if tables is None else tables:
             columns = ", ".join(f"{c} {kind}" for c, kind in t.columns.items())
             statements.append(f"CREATE TABLE IF NOT EXISTS {self.qualified(t.name)} "
                               f"({columns}, PRIMARY KEY ({', '.join(t.key)}))")
@@ -178,7 +213,7 @@ class ReadModelView(TrackingRecorder):
             return [{k: _plain(v) for k, v in dict(row).items()} for row in cursor.fetchall()]
 
     def reset(self, application_name: str) -> None:
-        """Empty the tables and move the position back to 0, in one transaction."""
+        """Empty the tables (a ``stuck`` mark too) and move the position back to 0, in one transaction."""
         with self.datastore.transaction(commit=True) as cursor:
             for t in self.all_tables:
                 cursor.execute(f"DELETE FROM {self.qualified(t.name)}")

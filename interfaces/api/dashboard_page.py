@@ -24,6 +24,10 @@ DASHBOARD_HTML = r"""<!doctype html>
   header .sub { color: #c9d7e6; }
   header .status { margin-left: auto; font-size: 13px; color: #c9d7e6; }
   header .status.stale { color: #ffb3a7; font-weight: 600; }
+  .stuck { margin: 12px 20px 0; padding: 10px 14px; border: 2px solid var(--alert); border-radius: 6px;
+           background: #fdecea; color: var(--alert); font-weight: 600; }
+  .stuck ul { margin: 4px 0 0; padding-left: 18px; font-weight: 400; color: var(--ink); }
+  .stuck code { font-size: 12px; }
   main { display: grid; grid-template-columns: repeat(12, 1fr); gap: 14px; padding: 14px 20px 24px; }
   section { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 12px 14px;
             display: flex; flex-direction: column; min-width: 0; }
@@ -74,6 +78,7 @@ DASHBOARD_HTML = r"""<!doctype html>
   <span class="sub">COVID-19 vaccination campaign · times in WIB (UTC+7)</span>
   <span class="status" id="status">Loading…</span>
 </header>
+<div class="stuck" id="stuck" role="alert" hidden></div>
 <main>
   <section class="w12" id="funnel">
     <h2>National funnel</h2>
@@ -140,13 +145,32 @@ function wibTime(iso, withDate = true) {
   return withDate ? `${t.getUTCDate()} ${MONTHS[t.getUTCMonth()]} ${t.getUTCFullYear()} ${time} WIB` : `${time} WIB`;
 }
 
+/* ---------- read models a follower cannot take past an event ---------- */
+const PANEL_READ_MODEL = { funnel: "funnel", hours: "funnel", districts: "funnel", stock: "stock_on_hand",
+  shipments: "shipments", aefi: "aefi" };
+let stuckModels = {};
+
+function drawStuck(readModels) {
+  stuckModels = {};
+  for (const r of readModels || []) if (r.stuck) stuckModels[r.name] = r.stuck;
+  const names = Object.keys(stuckModels), box = $("stuck");
+  box.hidden = !names.length;
+  box.innerHTML = names.length ? `Warning: ${names.length === 1 ? "a read model is" : `${names.length} read models are`} stuck;
+    ${names.length === 1 ? "its" : "their"} figures stop at the position shown and no longer follow the log.<ul>` +
+    names.map((name) => `<li><b>${esc(name)}</b> stuck at log position ${esc(stuckModels[name].notification_id)}
+      since ${esc(wibTime(stuckModels[name].since))}: <code>${esc(stuckModels[name].error)}</code></li>`).join("") +
+    "</ul>" : "";
+}
+
 function showPosition(sectionId, position, head) {
   const el = document.querySelector(`#${sectionId} > .pos`);
-  if (!position || !position.notification_id) { el.textContent = "Log position: no events processed yet."; return; }
+  const stuck = stuckModels[PANEL_READ_MODEL[sectionId]];
+  const warning = stuck ? ` · <span class="behind">stuck at log position ${esc(stuck.notification_id)}</span>` : "";
+  if (!position || !position.notification_id) { el.innerHTML = "Log position: no events processed yet." + warning; return; }
   const behind = head - position.notification_id;
   // the id is written plainly (no grouping) so it can be looked up as it stands in the log and the exports
   el.innerHTML = `Log position: notification id ${esc(position.notification_id)}, recorded ${esc(wibTime(position.recorded_at))}` +
-    (behind > 0 ? ` · <span class="behind">${num(behind)} newer events not yet counted</span>` : "");
+    (behind > 0 ? ` · <span class="behind">${num(behind)} newer events not yet counted</span>` : "") + warning;
 }
 
 /* ---------- national funnel ---------- */
@@ -307,6 +331,7 @@ async function refresh() {
     const response = await fetch("/dashboard/data", { cache: "no-store" });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const d = await response.json();
+    drawStuck(d.read_models);
     drawFunnel(d.funnel.totals); showPosition("funnel", d.funnel.position, d.log_head);
     drawHours(d.registrations_per_hour.hours); showPosition("hours", d.registrations_per_hour.position, d.log_head);
     districtState.rows = d.districts.rows; drawDistricts(); showPosition("districts", d.districts.position, d.log_head);

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from projections.catalog import READ_MODELS
@@ -34,7 +35,11 @@ def status() -> None:
     """Where each read model is in the event log, and how far behind its head.
 
     Position: the notification id of the last event a read model reflects, and
-    when that event was recorded; lag: how many events the log has beyond it."""
+    when that event was recorded; lag: how many events the log has beyond it.
+    When a read model's follower cannot get past the event at log position N,
+    a state column says "stuck at N" and the error follows the table (its
+    figures stay at its position until `rantai projections rebuild NAME`, after
+    a fix); the exit code is then 1."""
     from interfaces.bootstrap import open_read_models
     from interfaces.cli.terminal import campaign, console
     from interfaces.bootstrap import default_settings
@@ -43,24 +48,38 @@ def status() -> None:
         head = app.recorder.max_notification_id() or 0
         models = open_read_models(default_settings())
         try:
-            table = Table(title=f"Read models ({head} events in the log)")
-            for column in ("read model", "position", "head", "lag", "recorded (UTC)"):
-                table.add_column(column, no_wrap=True, justify="left" if column == "read model" else "right")
-            for name, model in models.items():
-                position = model.view.position()
-                behind = head - position["notification_id"]
-                table.add_row(name, str(position["notification_id"]), str(head),
-                              f"[yellow]{behind}[/yellow]" if behind else "0", utc_time(position["recorded_at"]))
+            rows = [(name, model.view.position(), model.view.stuck()) for name, model in models.items()]
         finally:
             for model in models.values():
                 model.view.datastore.close()
+    stuck = {name: mark for name, _, mark in rows if mark}
+    table = Table(title=f"Read models ({head} events in the log)")
+    for column in ("read model", "position", "head", "lag", "recorded (UTC)", *(("state",) if stuck else ())):
+        table.add_column(column, no_wrap=column != "recorded (UTC)",  # a narrow terminal: date above time
+                         justify="left" if column in ("read model", "state") else "right")
+    for name, position, mark in rows:
+        behind = head - position["notification_id"]
+        state = (f"[red]stuck at {mark['notification_id']}[/red]" if mark else "ok",) if stuck else ()
+        table.add_row(name, str(position["notification_id"]), str(head),
+                      f"[yellow]{behind}[/yellow]" if behind else "0", utc_time(position["recorded_at"]), *state)
     console.print(table)
+    for name, mark in stuck.items():
+        console.print(f"[red]{name} is {escape(stuck_state(mark))}[/red]")
+    if stuck:
+        console.print("Fix the cause, then `rantai projections rebuild NAME` (the other read models go on meanwhile).")
+        raise typer.Exit(1)
+
+
+def stuck_state(stuck: dict | None) -> str:
+    """``stuck at N: error`` for a stuck read model, else empty."""
+    return f"stuck at {stuck['notification_id']}: {stuck['error']}" if stuck else ""
 
 
 @projections.command("rebuild")
 def rebuild(name: str | None = typer.Argument(None, help="One read model (default: all of them)")) -> None:
     """Empty read models and process the whole event log again, a page per transaction.
 
+    Clears a read model's "stuck" mark (exit code 1 if it gets stuck again).
     Safe while the worker (or `rantai serve`) runs: the position only moves from
     where a follower found it, so no page is counted twice."""
     from interfaces.cli.terminal import campaign, console, progress_bar
@@ -69,6 +88,7 @@ def rebuild(name: str | None = typer.Argument(None, help="One read model (defaul
     from projections.follower import Follower
 
     names = chosen(name)
+    stuck: dict[str, str] = {}
     with campaign() as app, progress_bar() as bar:
         for each in names:
             model = open_read_models(default_settings(), only=[each])[each]
@@ -78,10 +98,18 @@ def rebuild(name: str | None = typer.Argument(None, help="One read model (defaul
                 processed = follower.rebuild(
                     lambda position, head, task=task: bar.update(task, completed=position, total=head))
                 bar.update(task, note=f"{processed} events")
+                if follower.stuck:
+                    stuck[each] = stuck_state(follower.stuck)
             finally:
                 model.view.datastore.close()
         head = app.recorder.max_notification_id() or 0
-    console.print(f"Rebuilt {', '.join(names)} up to position {head}.")
+    rebuilt = [each for each in names if each not in stuck]
+    if rebuilt:
+        console.print(f"Rebuilt {', '.join(rebuilt)} up to position {head}.")
+    for each, state in stuck.items():
+        console.print(f"[red]{each} is {escape(state)}[/red]")
+    if stuck:
+        raise typer.Exit(1)
 
 
 def worker(

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from projections.catalog import open_read_model
 from projections.follower import Follower
+
+
+class CheckedFollower(Follower):
+    """A follower whose read model must not get stuck: a test says so at once, instead
+    of reading the figures of a read model that stopped before the log's head."""
+
+    def catch_up(self, *args: Any, **kwargs: Any) -> int:
+        processed = super().catch_up(*args, **kwargs)
+        assert self.stuck is None, f"read model {self.name} is stuck: {self.stuck}"
+        return processed
 
 
 @pytest.fixture
@@ -14,7 +26,7 @@ def follow(app, store_env):
     opened = []
 
     def open_follower(cls):
-        follower = Follower(app, open_read_model(cls, store_env))
+        follower = CheckedFollower(app, open_read_model(cls, store_env))
         opened.append(follower)
         return follower
 

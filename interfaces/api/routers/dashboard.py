@@ -1,7 +1,8 @@
 """The monitoring dashboard (HTML) and its JSON feed: the national funnel,
 registrations per hour (WIB), districts, stock bands, shipments in transit and
-AEFI, each panel with the log position it reflects. No personal data: every
-figure comes from the read models, which hold none."""
+AEFI, each panel with the log position it reflects, and where each read model
+is (``read_models``: a stuck one is named, with the event it stopped at). No
+personal data: every figure comes from the read models, which hold none."""
 
 from __future__ import annotations
 
@@ -54,9 +55,11 @@ def dashboard_data(read_models: ReadModelsDep, campaign: CampaignDep, caller: Ca
     (totals, hours, districts), position = consistent_read(
         funnel, lambda: (funnel.totals(), funnel.by_hour(), funnel.by_district()))
     names = district_names()
+    head = campaign.recorder.max_notification_id() or 0
     return {
         "generated_at": now.isoformat(),
-        "log_head": campaign.recorder.max_notification_id() or 0,
+        "log_head": head,
+        "read_models": read_models_panel(read_models, head),
         "funnel": {"totals": totals, "position": position},
         "registrations_per_hour": {"hours": registrations_per_hour(hours), "position": position},
         "districts": {"position": position, "rows": [
@@ -65,6 +68,18 @@ def dashboard_data(read_models: ReadModelsDep, campaign: CampaignDep, caller: Ca
         "shipments": shipments_panel(read_models["shipments"].view, now),
         "aefi": aefi_panel(read_models["aefi"].view),
     }
+
+
+def read_models_panel(read_models: dict[str, Any], head: int) -> list[dict[str, Any]]:
+    """Each read model's position, lag and, when its follower cannot get past an event,
+    ``stuck``: that event's log position, the error (its type and where; never an
+    event's contents) and since when. Otherwise ``stuck`` is null."""
+    rows = []
+    for name, model in read_models.items():
+        position = model.view.position()
+        rows.append({"name": name, "position": position, "lag": max(head - position["notification_id"], 0),
+                     "stuck": model.view.stuck()})
+    return rows
 
 
 def registrations_per_hour(hours: list[dict[str, Any]]) -> list[dict[str, Any]]:
