@@ -153,3 +153,18 @@ def test_unknown_report_or_option_is_refused_with_a_clear_message(client: TestCl
     backwards = client.get("/reports/stock", params={"from": "2021-01-10", "to": "2021-01-01"})
     assert backwards.status_code == 400 and "after it ends" in backwards.json()["message"]
     assert client.get("/reports/stock", params={"format": "pdf"}).status_code == 422
+
+
+def test_the_dashboard_shows_a_provincial_account_its_own_province(
+        vaccinations: ColdChain, api: TestClient, accounts) -> None:
+    # Given the vaccinations scenario, all of it in Jawa Barat (32)
+    reflect_the_whole_log(api, vaccinations)
+    national = api.get("/dashboard/data", headers=accounts("auditor")).json()
+    jakarta = api.get("/dashboard/data", headers=accounts("auditor.dki")).json()
+    bandung = api.get("/dashboard/data", headers=accounts("petugas")).json()
+    # Then DKI Jakarta's inspectorate sees none of it, Kota Bandung's officer all of it
+    assert national["funnel"]["totals"]["dose1"] == 2
+    assert jakarta["funnel"]["totals"]["dose1"] == 0 and jakarta["districts"]["rows"] == []
+    assert jakarta["stock"]["rows"] == 0 and jakarta["registrations_per_hour"]["hours"] == []
+    assert bandung["funnel"]["totals"]["dose1"] == 2
+    assert [row["district"] for row in bandung["districts"]["rows"]] == ["32.73"]

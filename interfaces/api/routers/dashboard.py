@@ -19,6 +19,7 @@ from interfaces.api.dashboard_page import DASHBOARD_HTML
 from interfaces.api.deps import CallerDep, CampaignDep, ReadModelsDep
 from interfaces.api.security import SESSION_COOKIE
 from interfaces.reports import consistent_read, district_names, wib
+from projections.funnel import STAGES, rates
 from projections.shipments import OVERDUE_AFTER_DAYS
 
 router = APIRouter(tags=["dashboard"])
@@ -54,6 +55,11 @@ def dashboard_data(read_models: ReadModelsDep, campaign: CampaignDep, caller: Ca
     funnel = read_models["funnel"].view
     (totals, hours, districts), position = consistent_read(
         funnel, lambda: (funnel.totals(), funnel.by_hour(), funnel.by_district()))
+    mine = in_scope(campaign, caller.scope)
+    if caller.scope != "national":  # a province's or district's own figures, not the nation's
+        districts = [row for row in districts if mine(row["district"])]
+        totals = rates({stage: sum(row[stage] for row in districts) for stage in STAGES})
+        hours = merge_hours([funnel.by_hour(district) for district in sorted({row["district"] for row in districts})])
     names = district_names()
     head = campaign.recorder.max_notification_id() or 0
     return {
@@ -64,8 +70,8 @@ def dashboard_data(read_models: ReadModelsDep, campaign: CampaignDep, caller: Ca
         "registrations_per_hour": {"hours": registrations_per_hour(hours), "position": position},
         "districts": {"position": position, "rows": [
             {k: row[k] for k in DISTRICT_COLUMNS} | {"name": names.get(row["district"], "")} for row in districts]},
-        "stock": stock_panel(read_models["stock_on_hand"].view),
-        "shipments": shipments_panel(read_models["shipments"].view, now),
+        "stock": stock_panel(read_models["stock_on_hand"].view, mine),
+        "shipments": shipments_panel(read_models["shipments"].view, now, mine),
         "aefi": aefi_panel(read_models["aefi"].view),
     }
 
@@ -99,9 +105,28 @@ def registrations_per_hour(hours: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return series[-MAX_HOURS:]
 
 
-def stock_panel(view: Any) -> dict[str, Any]:
+def in_scope(campaign: Any, scope: str) -> Any:
+    """Whether a facility code lies in the caller's scope (everything for national)."""
+    if scope == "national":
+        return lambda code: True
+    return lambda code: bool(code) and campaign.within(scope, code)
+
+
+def merge_hours(series: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Several districts' hourly counts added up hour by hour."""
+    by_hour: dict[str, dict[str, Any]] = {}
+    for rows in series:
+        for row in rows:
+            merged = by_hour.setdefault(row["hour"], {"hour": row["hour"], **dict.fromkeys(STAGES, 0)})
+            for stage in STAGES:
+                merged[stage] += row[stage]
+    return [rates(by_hour[hour]) for hour in sorted(by_hour)]
+
+
+def stock_panel(view: Any, mine: Any = lambda code: True) -> dict[str, Any]:
     """Facility/lot rows per days-of-stock band (stock-outs counted apart), as of the latest movement."""
     (rows, latest), position = consistent_read(view, lambda: (view.levels(), view.latest()))
+    rows = [row for row in rows if mine(row["facility"])]
     stocked = [row for row in rows if row["on_hand"] > 0]
     out = [row for row in rows if row["on_hand"] <= 0]
     return {
@@ -113,9 +138,10 @@ def stock_panel(view: Any) -> dict[str, Any]:
     }
 
 
-def shipments_panel(view: Any, now: datetime) -> dict[str, Any]:
+def shipments_panel(view: Any, now: datetime, mine: Any = lambda code: True) -> dict[str, Any]:
     """Shipments dispatched and not yet received; overdue after ``OVERDUE_AFTER_DAYS`` days."""
     rows, position = consistent_read(view, lambda: view.in_transit(now))
+    rows = [row for row in rows if mine(row["origin"]) or mine(row["destination"])]
     rows.sort(key=lambda r: r["hours_in_transit"], reverse=True)
     return {
         "position": position, "overdue_after_days": OVERDUE_AFTER_DAYS, "in_transit": len(rows),
