@@ -66,7 +66,14 @@ def produce(name: str, first_day: datetime | None, last_day: datetime | None,
         if name in REPORTS:  # bring its read model up to the log's head first (safe beside a worker)
             campaign = open_campaign(default_settings())
             try:
-                Follower(campaign, models[REPORTS[name].read_model]).catch_up()
+                follower = Follower(campaign, models[REPORTS[name].read_model])
+                follower.catch_up()
+                if follower.stuck:
+                    from interfaces.cli.terminal import errors
+
+                    errors.print(f"Warning: read model {REPORTS[name].read_model} is stuck at log position "
+                                 f"{follower.stuck['notification_id']}; this report stops there (see rantai projections "
+                                 "status).", style="yellow", highlight=False, markup=False, soft_wrap=True)
             finally:
                 campaign.close()
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from interfaces.scenarios.jan2021 import Rollout, at
+from interfaces.scenarios.jan2021 import LOT, Rollout, at
 from interfaces.sms.outbox import OutboxGateway
 from projections.dose_reconciliation import DoseReconciliation
 from projections.funnel import Funnel
@@ -42,4 +42,5 @@ def test_rollout_follows_the_calendar_of_january_2021(app, settings, follow) -> 
     assert all(row["difference"] == 0 for row in doses.read_model.view.report())
     stock = follow(StockOnHand)
     stock.catch_up()
-    assert all(row["on_hand"] > 0 for row in stock.read_model.view.levels())
+    # (the incidents leave Bio Farma's two 10-dose lots used up or returned on some cards)
+    assert all(row["on_hand"] > 0 for row in stock.read_model.view.levels() if row["lot_number"] == LOT)
