@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from stdnum import ean
 
+from application.access import Caller
 from application.identifiers import new_sscc
 from application.logistics import NATIONAL_WAREHOUSE as ORIGIN
 from application.logistics import Logistics
@@ -40,8 +41,13 @@ CELSIUS = Decimal("5.0")
 NOW = datetime.now(UTC)
 
 
-def by(facility: str) -> Provenance:
-    return Provenance("bench", facility, "bench-1", NOW)
+CALLER = Caller.operator("bench", occurred_at=NOW, device="bench-1")
+
+
+def by(app: Logistics, command: str, facility: str) -> Provenance:
+    """The provenance the application gives the bench's operator's ``command`` at
+    ``facility``: the raw part's events are then those the use cases write."""
+    return app.acting(command, CALLER, facility)
 
 
 def set_up(app: Logistics, vials: int) -> Lot:
@@ -50,10 +56,10 @@ def set_up(app: Logistics, vials: int) -> Lot:
         (ORIGIN, "PT Bio Farma", FacilityKind.NATIONAL_WAREHOUSE, None),
         (DESTINATION, "JAWA BARAT", FacilityKind.PROVINCE_OFFICE, ORIGIN),
     ]
-    app.register_facilities(rows, by(ORIGIN))
+    app.register_facilities(rows, CALLER)
     lot_number = f"BENCH{secrets.token_hex(3).upper()}"
     expiry = (NOW + timedelta(days=365)).date()
-    app.release_lot(GTIN, lot_number, expiry, "CoronaVac", 1, "Sinovac", vials, by(ORIGIN))
+    app.release_lot(GTIN, lot_number, expiry, "CoronaVac", 1, "Sinovac", vials, CALLER)
     return app.get_lot(GTIN, lot_number)
 
 
@@ -70,13 +76,13 @@ def timed(app: Logistics, commands: int, work: Callable[[], None]) -> dict[str, 
 
 def through_application(app: Logistics, lot: Lot, n: int) -> dict[str, float]:
     line = ShipmentLine(lot.gtin, lot.lot_number, VIALS)
-    ssccs = [app.pack(ORIGIN, DESTINATION, [line], by(ORIGIN)).result["sscc"] for _ in range(n)]
+    ssccs = [app.pack(ORIGIN, DESTINATION, [line], CALLER).result["sscc"] for _ in range(n)]
     receipt = [ReceiptLine(lot.gtin, lot.lot_number, VIALS)]
 
     def work() -> None:
         for sscc in ssccs:
-            app.dispatch(sscc, by(ORIGIN))
-            app.receive(sscc, receipt, CELSIUS, by(DESTINATION))
+            app.dispatch(sscc, CALLER)
+            app.receive(sscc, receipt, CELSIUS, CALLER)
 
     return timed(app, 2 * n, work)
 
@@ -84,19 +90,21 @@ def through_application(app: Logistics, lot: Lot, n: int) -> dict[str, float]:
 def raw_saves(app: Logistics, lot: Lot, n: int) -> dict[str, float]:
     """The same events from aggregates held in memory: no loads, one save per command."""
     line = ShipmentLine(lot.gtin, lot.lot_number, VIALS)
-    shipments = [Shipment.pack(new_sscc(app.company_prefix), ORIGIN, DESTINATION, [line], by(ORIGIN))
+    packed_by = by(app, "pack", ORIGIN)
+    shipments = [Shipment.pack(new_sscc(app.company_prefix), ORIGIN, DESTINATION, [line], packed_by)
                  for _ in range(n)]
     app.save(*shipments)
     origin, destination = app.get_stock(ORIGIN), app.get_stock(DESTINATION)
     receipt = [ReceiptLine(lot.gtin, lot.lot_number, VIALS)]
+    sent, received = by(app, "dispatch", ORIGIN), by(app, "receive", DESTINATION)
 
     def work() -> None:
         for shipment in shipments:
-            shipment.dispatch(by(ORIGIN))
-            origin.issue(lot, VIALS, shipment.sscc, by(ORIGIN))
+            shipment.dispatch(sent)
+            origin.issue(lot, VIALS, shipment.sscc, sent)
             app.save(shipment, origin)
-            shipment.receive(receipt, CELSIUS, by(DESTINATION))
-            destination.receive(lot, VIALS, shipment.sscc, by(DESTINATION))
+            shipment.receive(receipt, CELSIUS, received)
+            destination.receive(lot, VIALS, shipment.sscc, received)
             app.save(shipment, destination)
 
     return timed(app, 2 * n, work)

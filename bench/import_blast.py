@@ -36,6 +36,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from application.access import CAMPAIGN
 from application.campaign import Campaign
 from bench.store import (
     CONFIG,
@@ -46,8 +47,8 @@ from bench.store import (
     redacted,
     write_result,
 )
-from domain.provenance import Provenance
 from domain.recipient import Category, Recipient
+from interfaces.cli.terminal import operator
 from interfaces.settings import Settings, event_store_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,8 +153,8 @@ def raw_url(url: str) -> str:
 def raw_saves(settings: Settings, path: Path) -> dict[str, float]:
     """The same targets as aggregates built without validation, saved 1,000 per
     ``Application.save``; only the saves are timed. One batch in memory at a time."""
-    by = Provenance("admin", "KEMENKES", "cli", datetime.now(UTC))  # as the CLI's import
     with opened(settings, create_tables=True) as app, path.open(newline="") as file:
+        by = app.acting("import_targets", operator(), CAMPAIGN)  # the provenance the CLI's import gives
         config = {key: app.env.get(key) for key in CONFIG}
         first, saving, start = app.recorder.max_notification_id() or 0, 0.0, time.perf_counter()
         rows = csv.DictReader(file)

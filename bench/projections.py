@@ -56,7 +56,6 @@ from rich.table import Table
 from application.campaign import Campaign
 from bench.import_blast import cli_env
 from bench.store import CONFIG, DEFAULT_URL, backend, fresh_settings, machine, redacted, settings, write_result
-from domain.provenance import Provenance
 from domain.recipient import Recipient
 from interfaces.bootstrap import create_schema, open_campaign, open_read_models
 from interfaces.scenarios.jan2021 import Rollout
@@ -410,6 +409,13 @@ def recipients(app: Campaign, count: int = 5000) -> list[UUID]:
     return [notification.originator_id for notification in page]
 
 
+def message_id(prefix: str, recipient: UUID) -> str:
+    """A message id as the blast names its messages (12 characters, then the recipient's
+    id): the delivery report's recipient is read from it (``Campaign.record_delivery``)."""
+    assert len(prefix) == 12  # noqa: S101
+    return f"{prefix}-{recipient.hex}"
+
+
 def wait_for(view: Any, app: Campaign, position: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while (view.max_tracking_id(app.name) or 0) < position:
@@ -455,8 +461,7 @@ def steady_load(app: Campaign, view: Any, ids: list[UUID], rate: float, seconds:
             if wait > 0:
                 time.sleep(wait)
             called = time.monotonic()
-            by = Provenance("sms-gateway", "KEMENKES", "bench", datetime.now(UTC))
-            outcome = app.record_delivery(ids[i % len(ids)], f"bench-{run}-{i}", True, "", by)
+            outcome = app.record_delivery(message_id(f"{run}{i:06d}", ids[i % len(ids)]), True, "")
             committed = time.monotonic()
             with lock:
                 behind[0] = max(behind[0], -wait)
@@ -506,8 +511,7 @@ def lag(app: Campaign, found: Settings, rates: list[float], seconds: float, writ
                 raise SystemExit("the funnel's follower did not reach the head of the log in 600 s")
             warm_up = []  # a few commands first, not counted: the follower's LISTEN is on, its caches warm
             for i in range(WARM_UP):
-                by = Provenance("sms-gateway", "KEMENKES", "bench", datetime.now(UTC))
-                outcome = app.record_delivery(ids[-1 - i], f"bench-warm-up-{secrets.token_hex(4)}", True, "", by)
+                outcome = app.record_delivery(message_id(f"w{secrets.token_hex(4)}{i:03d}", ids[-1 - i]), True, "")
                 committed = time.monotonic()
                 if not wait_for(view, app, outcome.position, 60):
                     raise SystemExit("the funnel's follower did not show a command within 60 s")
