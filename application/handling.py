@@ -10,6 +10,8 @@ received", "only 3 vials on hand") rather than a lost update.
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from copy import deepcopy
@@ -80,7 +82,7 @@ class CommandHandling(Access, Application[UUID]):
         request = key_of(caller, key, command, subject)
         if self._batch is not None:
             return self._handle_in_batch(command, decide, request)
-        for _ in range(ATTEMPTS):
+        for attempt in range(ATTEMPTS):
             repeated = self._repeated(command, request)
             if repeated is not None:
                 return repeated
@@ -89,7 +91,8 @@ class CommandHandling(Access, Application[UUID]):
                 aggregates.append(HandledCommand(request.key, command, result, by, request.fingerprint))
             try:
                 recordings = self.save(*aggregates)
-            except IntegrityError:
+            except IntegrityError:  # lost a race: a short random pause so the rivals do not collide again
+                time.sleep(random.uniform(0, 0.004) * (attempt + 1))
                 continue
             self.remember(aggregates)
             position = recordings[-1].notification.id if recordings else None
