@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import threading
 import time
 from base64 import b64decode
 from collections.abc import Iterator, Sequence
@@ -178,12 +179,13 @@ class OutboxGateway:
             self.db.close()
             raise
         self.rate = RateLimit(per_second)
+        self.lock = threading.Lock()  # one connection shared by the server's request threads
 
     def send(self, messages: Sequence[SmsMessage]) -> None:
         self.rate.wait_for(len(messages))
         now = datetime.now(UTC).isoformat()
         seal = self.sealer.seal
-        with self.db:
+        with self.lock, self.db:
             self.db.executemany(
                 "INSERT INTO messages (message_id, phone, text, queued_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (message_id) DO UPDATE SET attempts = attempts + 1",
@@ -197,7 +199,8 @@ class OutboxGateway:
 
     def message(self, message_id: str) -> SmsMessage | None:
         """The message queued under ``message_id``, decrypted; None if there is none."""
-        row = self.db.execute("SELECT phone, text FROM messages WHERE message_id = ?", (message_id,)).fetchone()
+        with self.lock:
+            row = self.db.execute("SELECT phone, text FROM messages WHERE message_id = ?", (message_id,)).fetchone()
         return self._message(message_id, *row) if row else None
 
     def pending(self) -> Iterator[SmsMessage]:
