@@ -96,6 +96,7 @@ class Rollout:
     multidose_given: int = 0
     busiest: str = ""
     vials_opened: dict[int, int] = field(default_factory=dict)
+    given_by_day: dict[int, int] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
@@ -349,10 +350,11 @@ class Rollout:
         if puskesmas != self.first_route()[2] or self.multidose_given >= 40:
             return CORONAVAC_GTIN, LOT, ""
         self.multidose_given += 1
-        serial = f"V{(self.multidose_given - 1) // 10 + 1:03d}"
-        if (self.multidose_given - 1) % 10 == 0:
+        given_today = self.given_by_day.get(day.day, 0)  # a vial opened one day is discarded at its close
+        self.given_by_day[day.day] = given_today + 1
+        if given_today % 10 == 0:
             self.vials_opened[day.day] = self.vials_opened.get(day.day, 0) + 1
-        return BIOFARMA_GTIN, MULTIDOSE_LOT, serial
+        return BIOFARMA_GTIN, MULTIDOSE_LOT, f"V{day.day:02d}{given_today // 10 + 1:02d}"
 
     def give_dose(self, rng: random.Random, row: list[str], plan: Plan, ticket: str, day: date) -> None:
         if not plan.shows_up:
