@@ -14,7 +14,9 @@ pixels (the sensor's long side spans the 69°). Each label is printed at 300 dpi
 ``interfaces/scanner/labels.py``), then:
 
 - pose: turned in its plane by any angle (0–360°), tilted out of plane by
-  0–50° about a random axis, seen in true perspective from ``d``;
+  0–50° about a random axis, seen in true perspective from ``d``; the
+  worker aims at the code, so a label whose code would fall out of the
+  frame is moved until the code is in it (the rest of the label may not be);
 - blur: Gaussian, radius 0–1.6 px (focus, hand shake), plus motion blur of
   2–6 px in a random direction in 30 % of photos;
 - light: paper 190–245 and ink 20–70 grey levels, the photo darkened
@@ -32,7 +34,8 @@ Scenes (counts at the default size):
   3000 x 2250 (a full photo, shrunk once by the phone);
 - ``none`` (40): labels with text and stripes but no code, at any of the
   distances above: any code read from them is a wrong read;
-- ``ticket`` (none by default; ``--labels`` only): a ticket as in ``desk``.
+- ``lot`` and ``ticket`` (none by default; ``--labels`` only): ``desk`` with a lot
+  label only, or a ticket only.
 
 "Small modules" are the far shots: at 45 cm a 1 mm module is ~2.6 px, a
 0.5 mm module 1.3 px; in a pallet photo at 80 cm a 1 mm module is ~2.7 px. Distances are drawn log-uniformly. Vial
@@ -58,6 +61,7 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 from stdnum import ean
 
+from application.campaign import TICKET_ALPHABET
 from interfaces.scanner import drawing
 from interfaces.scanner.digital_link import lot_uri, shipment_uri
 from interfaces.scanner.labels import (
@@ -70,7 +74,6 @@ from interfaces.scanner.labels import (
     Symbol,
     TicketCard,
     lot_label,
-    new_serial,
     shipment_label,
     ticket_label,
 )
@@ -138,7 +141,7 @@ def _log_uniform(rng: random.Random, low: float, high: float) -> float:
 def _plan_one(rng: random.Random, scene: str, name: str) -> Photo:
     if scene == "pallet":
         width, height, count, near, far = 3000, 2250, rng.randint(2, 4), 400, 800
-    elif scene in ("desk", "ticket"):
+    elif scene in ("desk", "lot", "ticket"):
         width, height, count, near, far = 1600, 1200, 1, 100, 300
     elif scene == "handoff":
         width, height = (1600, 1200) if rng.random() < 0.5 else (1200, 1600)
@@ -174,6 +177,11 @@ def _sscc(rng: random.Random) -> str:
     return body + ean.calc_check_digit(body)
 
 
+def _random(rng: random.Random) -> str:
+    """A serial or a ticket: 10 characters of the ticket alphabet, from the seed."""
+    return "".join(rng.choice(TICKET_ALPHABET) for _ in range(10))
+
+
 def _card(rng: random.Random, scene: str) -> dict[str, object]:
     if scene in ("handoff", "pallet") or (scene == "none" and rng.random() < 0.5):
         origin, destination = rng.sample(FACILITIES, 2)
@@ -185,13 +193,13 @@ def _card(rng: random.Random, scene: str) -> dict[str, object]:
                           "vials": rng.randint(1, 400)})
         return {"kind": "shipment", "sscc": _sscc(rng), "origin": origin, "destination": destination,
                 "packed_on": (date(2021, 1, 2) + timedelta(days=rng.randrange(14))).isoformat(), "lines": lines}
-    if scene != "ticket" and rng.random() < 0.75:
+    if scene == "lot" or (scene in ("desk", "none") and rng.random() < 0.75):
         gtin, product = rng.choice(PRODUCTS)
         return {"kind": "lot", "gtin": gtin, "product": product,
                 "lot_number": f"{rng.choice(['A', 'CV', 'BF'])}{rng.randrange(10**8):08d}",
                 "expiry": (date(2021, 6, 1) + timedelta(days=rng.randrange(900))).isoformat(),
-                "serial": new_serial() if rng.random() < 0.7 else None}
-    return {"kind": "ticket", "ticket": "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(10)),
+                "serial": _random(rng) if rng.random() < 0.7 else None}
+    return {"kind": "ticket", "ticket": _random(rng),
             "facility": rng.choice(FACILITIES[3:]), "day": "2021-01-14", "dose": rng.randint(1, 2)}
 
 
@@ -240,13 +248,12 @@ def make_photo(photo: Photo, symbols: dict[str, Symbol] | None = None) -> tuple[
     payloads = []
     for card, shot in zip(photo.labels, photo.shots, strict=True):
         label, payload = render_label(card, symbols)
-        if photo.scene == "none":
-            label = _without_codes(label, rng)
-        else:
+        shown = _without_codes(label, rng) if photo.scene == "none" else label
+        if photo.scene != "none":
             payloads.append(payload)
-        printed = drawing.raster(label, PRINT_DPI)
+        printed = drawing.raster(shown, PRINT_DPI)
         printed = printed.point(lambda p: photo.ink + (photo.paper - photo.ink) * p // 255)
-        region = _place(canvas, printed, label.width, label.height, shot, focal)
+        region = _place(canvas, printed, label, shot, focal)
         _blur(canvas, region, photo)
     canvas = _light(canvas, photo)
     canvas = ImageChops.add(canvas, _noise(rng, canvas.size, photo.noise), scale=1.0, offset=-128)
@@ -260,22 +267,25 @@ _TILE: list[Image.Image] = []  # one tile of Gaussian noise per process (sigma 3
 
 def _noise(rng: random.Random, size: tuple[int, int], sigma: float) -> Image.Image:
     """Gaussian noise around 128 with ``sigma``, from a random part of the process's noise tile."""
-    if not _TILE:
-        _TILE.append(Image.effect_noise((3200, 2400), 32))
+    if not _TILE:  # from the seed (Pillow's own effect_noise is not seeded): the mean of 4 uniform layers
+        seeded, size = random.Random(SEED), (3200, 2400)
+        layers = [Image.frombytes("L", size, seeded.randbytes(size[0] * size[1])) for _ in range(4)]
+        mean = ImageChops.add(ImageChops.add(layers[0], layers[1], scale=2), ImageChops.add(layers[2], layers[3], scale=2),
+                              scale=2)
+        _TILE.append(mean.point(lambda p: max(0, min(255, round(128 + (p - 127.5) * 32 / 36.9)))))
     tile = _TILE[0]
     x, y = rng.randrange(tile.width - size[0] + 1), rng.randrange(tile.height - size[1] + 1)
     return tile.crop((x, y, x + size[0], y + size[1])).point(lambda p: round(128 + (p - 128) * sigma / 32))
 
 
-def _place(canvas: Image.Image, printed: Image.Image, width_mm: float, height_mm: float, shot: Shot,
+def _place(canvas: Image.Image, printed: Image.Image, label: drawing.Drawing, shot: Shot,
            focal: float) -> tuple[int, int, int, int]:
-    """Project the printed label onto the canvas as a pinhole camera at ``shot.distance_mm`` sees it."""
+    """Project the printed label onto the canvas as a pinhole camera at ``shot.distance_mm`` sees it;
+    the worker aims at the code, so the label is moved, if need be, until its code is in the frame."""
     roll, tilt, axis = (math.radians(a) for a in (shot.roll, shot.tilt, shot.tilt_axis))
     cx, cy = shot.centre[0] * canvas.width, shot.centre[1] * canvas.height
-    corners_mm = [(-width_mm / 2, -height_mm / 2), (width_mm / 2, -height_mm / 2),
-                  (width_mm / 2, height_mm / 2), (-width_mm / 2, height_mm / 2)]
-    projected = []
-    for x, y in corners_mm:
+
+    def project(x: float, y: float) -> tuple[float, float]:  # mm from the label's centre -> pixels
         x, y = x * math.cos(roll) - y * math.sin(roll), x * math.sin(roll) + y * math.cos(roll)
         # tilt about the in-plane axis at angle ``axis``: the component across the axis leaves the plane
         along = x * math.cos(axis) + y * math.sin(axis)
@@ -284,7 +294,18 @@ def _place(canvas: Image.Image, printed: Image.Image, width_mm: float, height_mm
         across *= math.cos(tilt)
         x, y = along * math.cos(axis) - across * math.sin(axis), along * math.sin(axis) + across * math.cos(axis)
         z = shot.distance_mm + depth
-        projected.append((cx + focal * x / z, cy + focal * y / z))
+        return cx + focal * x / z, cy + focal * y / z
+
+    w, h = label.width, label.height
+    projected = [project(x - w / 2, y - h / 2) for x, y in ((0, 0), (w, 0), (w, h), (0, h))]
+    code = next((item for item in label.items if isinstance(item, drawing.Code)), None)
+    if code is not None:
+        x0, y0, x1, y1 = code.x - w / 2, code.y - h / 2, code.x + code.size - w / 2, code.y + code.size - h / 2
+        corners = [project(x, y) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
+        margin = 0.03 * min(canvas.size)
+        dx = _shift([x for x, _ in corners], margin, canvas.width - margin)
+        dy = _shift([y for _, y in corners], margin, canvas.height - margin)
+        projected = [(x + dx, y + dy) for x, y in projected]
     left, top = math.floor(min(p[0] for p in projected)), math.floor(min(p[1] for p in projected))
     right, bottom = math.ceil(max(p[0] for p in projected)), math.ceil(max(p[1] for p in projected))
     box = (right - left, bottom - top)
@@ -319,6 +340,13 @@ def _blur(canvas: Image.Image, region: tuple[int, int, int, int], photo: Photo) 
         patch = patch.filter(ImageFilter.GaussianBlur(photo.blur))
     inner = (margin // 2, margin // 2, patch.width - margin // 2, patch.height - margin // 2)
     canvas.paste(patch.crop(inner), (box[0] + inner[0], box[1] + inner[1]))
+
+
+def _shift(values: list[float], low: float, high: float) -> float:
+    """How far to move ``values`` to lie within [low, high] (centred if they cannot)."""
+    if max(values) - min(values) > high - low:
+        return (low + high) / 2 - (min(values) + max(values)) / 2
+    return max(0.0, low - min(values)) - max(0.0, max(values) - high)
 
 
 def _perspective(target: list[tuple[float, float]], source: list[tuple[float, float]]) -> list[float]:

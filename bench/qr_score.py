@@ -15,14 +15,16 @@ included), one photo after the other in this process:
 
 Per path: recall (codes read ÷ codes in the photos), wrong reads (texts read
 that are not in the photo; any read from a photo without a code), and the
-median and 95th percentile of the time per photo, wall clock and the
-thread's CPU time (the machine is shared: CPU time is the steadier figure).
-Targets for ``chosen``: recall ≥ 97 %, no wrong read, median ≤ 5 ms.
+median and 95th percentile of the time per photo: wall clock and the
+thread's CPU time from the file's bytes (the machine is shared: CPU time is
+the steadier figure), and CPU time less the JPEG's decoding into pixels
+(what the decoders themselves take). Targets for ``chosen``: recall ≥ 97 %,
+no wrong read, median ≤ 5 ms.
 
 ``--labels`` renders the same scenes (same seed, same poses, light and blur)
 with each candidate module size and error-correction level of the shipment
-label (on ``handoff`` and ``pallet`` photos), of the lot label (``desk``
-photos) and of the ticket (``ticket`` photos: ``desk`` with a ticket), and
+label (on ``handoff`` and ``pallet`` photos), of the lot label (``lot``
+photos: ``desk`` with a lot label) and of the ticket (``ticket`` photos), and
 scores ``chosen`` on each: the recall decides, then no wrong read, then the
 smaller code, then the higher error correction (for damage the corpus does
 not model). Candidates whose code would not fit its label are skipped.
@@ -59,7 +61,7 @@ ERROR_CORRECTION = ("L", "M", "Q", "H")
 SHIPMENT_MODULES, SHIPMENT_ROOM = (0.8, 1.0, 1.2, 1.4), 54.0
 LOT_MODULES, LOT_ROOM = (0.5, 0.6, 0.7, 0.8), 34.0
 TICKET_MODULES, TICKET_ROOM = (0.6, 0.8, 1.0), 40.0
-SWEEP_SCENES = {"shipment": {"handoff": 60, "pallet": 15}, "lot": {"desk": 80}, "ticket": {"ticket": 40}}
+SWEEP_SCENES = {"shipment": {"handoff": 60, "pallet": 15}, "lot": {"lot": 80}, "ticket": {"ticket": 40}}
 
 
 def load(corpus: Path) -> list[tuple[str, str, bytes, set[str]]]:
@@ -69,25 +71,42 @@ def load(corpus: Path) -> list[tuple[str, str, bytes, set[str]]]:
 
 
 def score(photos: list[tuple[str, str, bytes, set[str]]], decode: Callable[[bytes], list[decoding.Found]],
-          kinds: set[str] | None = None) -> dict[str, object]:
-    """Recall, wrong reads and times of ``decode`` on ``photos``."""
+          ) -> dict[str, object]:
+    """Recall, wrong reads and times of ``decode`` on ``photos``: in all (bytes to codes), and less the
+    time spent decoding the JPEG into pixels (codes from pixels)."""
     hits = codes = wrong = 0
-    wall, cpu, missed, wrongly = [], [], [], []
-    for name, scene, data, expected in photos:
-        started, started_cpu = time.perf_counter(), time.thread_time()
-        found = {code.text for code in decode(data)}
-        wall.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.thread_time() - started_cpu) * 1000)
-        hits += len(found & expected)
-        codes += len(expected)
-        wrong += len(found - expected)
-        if expected - found:
-            missed.append(name)
-        if found - expected:
-            wrongly.append(name)
+    wall, cpu, pixels_cpu, missed, wrongly = [], [], [], [], []
+    opening = [0.0]
+    real_open = decoding._open
+
+    def timed_open(data: bytes, half: bool):  # noqa: ANN202
+        started = time.thread_time()
+        try:
+            return real_open(data, half)
+        finally:
+            opening[0] += time.thread_time() - started
+
+    decoding._open = timed_open
+    try:
+        for name, _, data, expected in photos:
+            opening[0] = 0.0
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            found = {code.text for code in decode(data)}
+            wall.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.thread_time() - started_cpu) * 1000)
+            pixels_cpu.append(cpu[-1] - opening[0] * 1000)
+            hits += len(found & expected)
+            codes += len(expected)
+            wrong += len(found - expected)
+            if expected - found:
+                missed.append(name)
+            if found - expected:
+                wrongly.append(name)
+    finally:
+        decoding._open = real_open
     return {"photos": len(photos), "codes": codes, "read": hits, "recall": round(hits / max(codes, 1), 4),
             "wrong_reads": wrong, "wall_ms": _spread(wall), "cpu_ms": _spread(cpu),
-            "missed": missed, "wrong_in": wrongly}
+            "cpu_ms_codes_from_pixels": _spread(pixels_cpu), "missed": missed, "wrong_in": wrongly}
 
 
 def _spread(values: list[float]) -> dict[str, float]:
@@ -105,24 +124,28 @@ def decoder_for(steps: list[decoding.Step] | None) -> Callable[[bytes], list[dec
 def compare_paths(corpus: Path) -> dict[str, object]:
     photos = load(corpus)
     results = {}
-    print(f"{len(photos)} photos, {sum(len(p[3]) for p in photos)} codes ({corpus})")
-    print(f"{'path':18} {'recall':>15} {'wrong':>6} {'median ms':>10} {'p95 ms':>8} {'cpu median':>11} {'cpu p95':>8}")
+    print(f"{len(photos)} photos, {sum(len(p[3]) for p in photos)} codes ({corpus}); load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print("ms per photo, median / p95: wall clock and CPU time from the file's bytes; CPU time less the JPEG's "
+          "decoding into pixels")
+    print(f"{'path':16} {'recall':>15} {'wrong':>6} {'wall ms':>14} {'cpu ms':>14} {'cpu, pixels on':>15}")
     for name, steps in PATHS.items():
         result = score(photos, decoder_for(steps))
         results[name] = result
-        wall, cpu = result["wall_ms"], result["cpu_ms"]
-        print(f"{name:18} {result['read']:>4}/{result['codes']} {result['recall']:>7.1%} {result['wrong_reads']:>6} "
-              f"{wall['median']:>10.1f} {wall['p95']:>8.1f} {cpu['median']:>11.1f} {cpu['p95']:>8.1f}", flush=True)
+        print(f"{name:16} {result['read']:>4}/{result['codes']} {result['recall']:>7.1%} {result['wrong_reads']:>6} "
+              + " ".join(f"{result[k]['median']:>7.1f} {result[k]['p95']:>6.0f}"
+                         for k in ("wall_ms", "cpu_ms", "cpu_ms_codes_from_pixels")), flush=True)
     per_scene = {}
     for scene in sorted({p[1] for p in photos}):
         subset = [p for p in photos if p[1] == scene]
         per_scene[scene] = {k: v for k, v in score(subset, decoding.decode).items() if k not in ("missed", "wrong_in")}
     chosen = results["chosen"]
     targets = {"recall >= 0.97": chosen["recall"] >= 0.97, "no wrong read": chosen["wrong_reads"] == 0,
-               "median <= 5 ms (cpu)": chosen["cpu_ms"]["median"] <= 5.0,
-               "median <= 5 ms (wall)": chosen["wall_ms"]["median"] <= 5.0}
-    print("chosen per scene: " + "; ".join(f"{s} {r['read']}/{r['codes']}, median {r['cpu_ms']['median']} ms cpu"
+               "median <= 5 ms (cpu, from the bytes)": chosen["cpu_ms"]["median"] <= 5.0,
+               "median <= 5 ms (wall, from the bytes)": chosen["wall_ms"]["median"] <= 5.0}
+    print("chosen per scene: " + "; ".join(f"{s} {r['read']}/{r['codes']} median {r['cpu_ms']['median']} ms cpu"
                                            for s, r in per_scene.items()))
+    print("chosen missed: " + " ".join(chosen["missed"]))
     print("targets: " + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in targets.items()))
     return {"paths": results, "chosen_per_scene": per_scene, "targets": targets,
             "chosen_steps": [step.name for step in decoding.STEPS], "budget_s": decoding.BUDGET_SECONDS}

@@ -3,18 +3,26 @@
 ``decode(data)`` opens the bytes as an image only after checking them (not
 empty, not too many bytes, a known image format, not too many pixels: the
 pixel count is read from the header, before anything is decompressed), then
-runs ``STEPS`` in order. A step that reads every code it saw ends the run;
-a step that read nothing, or saw a code it could not read, hands on to the
-next, until the budget is spent:
+runs ``STEPS`` in order. A step that reads a code and saw none it could not
+read ends the run; otherwise the next step looks, until the budget is spent:
 
-1. zxing-cpp, QR only, on the photo at half size (a JPEG decoded at half
-   size straight from its DCT: a quarter of the work; most photos end here);
-2. zxing-cpp at full size: QR, GS1 DataMatrix, GS1-128, EAN-13, light on dark;
-3. zxing-cpp on the photo upscaled x2 and sharpened (blur, small modules);
-4. pyzbar on the photo sharpened, then locally binarised (uneven light).
+1. zxing-cpp, QR, on the photo at half size (a JPEG decoded at half size
+   straight from its DCT): most photos end here. A wide photo (a pallet, over
+   2000 px) goes on to full size whatever it found;
+2. zxing-cpp, QR, at full size (small modules, far labels);
+3. zxing-cpp at full size for the other symbols: GS1 DataMatrix (vials and
+   boxes), GS1-128 and EAN-13 (cartons), and light-on-dark codes (a phone's
+   screen in dark mode);
+4. zxing-cpp on the photo sharpened (blur, motion, JPEG);
+5. zxing-cpp on the photo upscaled x2 and sharpened (blur and small modules);
+6. pyzbar on the photo sharpened: a second, independent reader as the last resort.
 
-The order and the clean-ups were chosen on the bench's corpus of phone-like
-photos (``bench/qr_score.py``; figures in ``bench/README.md``).
+Order and clean-ups were chosen on the bench's corpus of phone-like photos
+(``bench/qr_score.py``; figures in ``bench/README.md``): sharpening is what
+recovers blurred codes, for zxing-cpp far more than for pyzbar; pyzbar's
+clean-ups (autocontrast, local binarisation, upscaling) read no code there
+that the zxing-cpp steps had not; Micro QR is not read (its tiny symbols
+have no error correction: text and stripes read as one).
 
 ``text`` is the content as the symbol carries it: a Digital Link URI as is;
 a GS1 element string with its symbology identifier (``]d2``, ``]Q3``,
@@ -38,7 +46,9 @@ MAX_BYTES = 20_000_000  # a file (the API's own body limit is lower)
 MAX_PIXELS = 40_000_000  # 8000 x 5000: any phone's photo; a decompression bomb is refused before decoding
 MAX_SIDE = 3000  # a larger JPEG is decoded scaled down (1/2, 1/4...) towards this, straight from its DCT
 FORMATS = ("JPEG", "PNG", "WEBP", "BMP")
-BUDGET_SECONDS = 0.3  # once spent, no further step is tried
+BUDGET_SECONDS = 0.5  # once spent, no further step is started
+UPSCALE_SIDE = 2000  # larger photos are not upscaled (their codes are read at full size, or not at all)
+WIDE_SIDE = 2000  # a larger photo is a wide shot (a pallet): reading it at half size does not end the run
 
 Point = tuple[int, int]
 
@@ -57,9 +67,9 @@ class Found:
 class Photo:
     """The checked bytes of a photo, decoded to grey at full or half size when a step first asks."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, max_pixels: int = MAX_PIXELS) -> None:
         self.data = data
-        self.size = _check(data)
+        self.size = _check(data, max_pixels)
         self._grey: dict[bool, Image.Image] = {}
 
     def grey(self, half: bool = False) -> Image.Image:
@@ -69,7 +79,7 @@ class Photo:
         return self._grey[half]
 
 
-def _check(data: bytes) -> tuple[int, int]:
+def _check(data: bytes, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
     """The photo's size from its header, or ``ImageRefused``; nothing is decompressed yet."""
     if not data:
         raise ImageRefused("The file is empty: take the photo again.")
@@ -79,8 +89,8 @@ def _check(data: bytes) -> tuple[int, int]:
         raise ImageRefused("This is a HEIC photo, which the scanner cannot open: send it as JPEG "
                            "(on an iPhone: Settings > Camera > Formats > Most Compatible).")
     width, height = _header(data).size
-    if width * height > MAX_PIXELS:
-        raise ImageRefused(_too_many_pixels(width, height))
+    if width * height > max_pixels:
+        raise ImageRefused(_too_many_pixels(max_pixels, width, height))
     return width, height
 
 
@@ -90,7 +100,7 @@ def _header(data: bytes) -> Image.Image:
             warnings.simplefilter("ignore")  # Pillow's own bomb warning: refused in words instead
             return Image.open(io.BytesIO(data), formats=FORMATS)
     except Image.DecompressionBombError:
-        raise ImageRefused(_too_many_pixels()) from None
+        raise ImageRefused(_too_many_pixels(MAX_PIXELS)) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ImageRefused("This file is not a photo the scanner can read (JPEG, PNG or WebP): "
                            "take the photo again with the phone's camera.") from None
@@ -106,7 +116,9 @@ def _open(data: bytes, half: bool) -> Image.Image:
                 scale *= 2
             image.draft("L", (image.width // scale, image.height // scale))
         image.load()
-        grey = image.convert("L")
+        if image.mode != "L" and ("A" in image.getbands() or "transparency" in image.info):
+            image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
+        grey = image if image.mode == "L" else image.convert("L")  # a transparent background reads as paper
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
         raise ImageRefused("The photo is damaged or cut short (truncated): take it again, "
                            "or send it again if it was copied.") from None
@@ -115,10 +127,10 @@ def _open(data: bytes, half: bool) -> Image.Image:
     return grey
 
 
-def _too_many_pixels(width: int = 0, height: int = 0) -> str:
+def _too_many_pixels(limit: int, width: int = 0, height: int = 0) -> str:
     size = f" ({width:,} x {height:,})" if width else ""
-    return (f"The image has too many pixels{size}; at most {MAX_PIXELS // 1_000_000} megapixels are read: "
-            "send a photo from the phone's camera, not a scan of a large sheet.")
+    return (f"The image has too many pixels{size}; at most {limit // 1_000_000} megapixels are read: "
+            "send the photo at a lower resolution, not a scan of a large sheet.")
 
 
 def open_photo(data: bytes) -> Image.Image:
@@ -131,7 +143,7 @@ def open_photo(data: bytes) -> Image.Image:
 @dataclass(frozen=True)
 class Attempt:
     found: list[Found]
-    unread: bool
+    unread: bool  # a code was seen and not read, or may have been missed: the next step should look
 
 
 @dataclass(frozen=True)
@@ -161,7 +173,7 @@ def _zxing(image: Image.Image, scale: float, formats: str, invert: bool = False,
 
 
 def _symbology(name: str, identifier: str) -> str:
-    if name in ("QRCode", "MicroQRCode"):
+    if name == "QRCode":
         return "qr"
     if name == "DataMatrix":
         return "datamatrix"
@@ -172,19 +184,37 @@ def _symbology(name: str, identifier: str) -> str:
     return "other"
 
 
+QR = "QRCodeModel2"  # not Micro QR: its tiny symbols have no error correction, and text reads as one
+
+
 def zxing_half(photo: Photo) -> Attempt:
+    """A wide photo (over ``WIDE_SIDE``) goes on to full size: it may hold codes too small for half."""
     image = photo.grey(half=True)
-    return _zxing(image, photo.size[0] / image.width, "QRCode")
+    attempt = _zxing(image, photo.size[0] / image.width, QR, downscale=False)  # half size is zxing's downscale
+    return Attempt(attempt.found, attempt.unread or max(photo.size) > WIDE_SIDE)
 
 
 def zxing_full(photo: Photo) -> Attempt:
     image = photo.grey()
-    return _zxing(image, photo.size[0] / image.width, "QRCode,MicroQRCode,DataMatrix,Code128,EAN13", invert=True)
+    return _zxing(image, photo.size[0] / image.width, QR)
+
+
+def zxing_other(photo: Photo) -> Attempt:
+    """GS1 DataMatrix (vials, boxes), GS1-128 and EAN-13 (cartons), and light-on-dark codes (a phone's screen)."""
+    image = photo.grey()
+    return _zxing(image, photo.size[0] / image.width, f"{QR},DataMatrix,Code128,EAN13", invert=True)
 
 
 def zxing_sharpened(photo: Photo) -> Attempt:
     image = photo.grey()
-    return _zxing(sharpened(upscaled(image)), photo.size[0] / image.width / 2, "QRCode,DataMatrix", downscale=False)
+    return _zxing(sharpened(image, 2), photo.size[0] / image.width, f"{QR},DataMatrix", downscale=False)
+
+
+def zxing_upscaled(photo: Photo) -> Attempt:
+    image = photo.grey()
+    if max(image.size) > UPSCALE_SIDE:
+        return Attempt([], False)
+    return _zxing(sharpened(upscaled(image)), photo.size[0] / image.width / 2, f"{QR},DataMatrix", downscale=False)
 
 
 def _pyzbar(image: Image.Image, scale: float) -> Attempt:
@@ -211,8 +241,8 @@ def pyzbar_step(name: str, clean: Callable[[Image.Image], Image.Image] = lambda 
     return Step(name, run)
 
 
-def sharpened(image: Image.Image) -> Image.Image:
-    return image.filter(ImageFilter.UnsharpMask(radius=3, percent=250, threshold=0))
+def sharpened(image: Image.Image, radius: float = 3) -> Image.Image:
+    return image.filter(ImageFilter.UnsharpMask(radius=radius, percent=250, threshold=0))
 
 
 def upscaled(image: Image.Image) -> Image.Image:
@@ -225,7 +255,7 @@ def binarised(image: Image.Image) -> Image.Image:
     return ImageChops.subtract(image, background, scale=1.0, offset=128).point(lambda p: 255 if p >= 124 else 0)
 
 
-ZXING_ALONE = [Step("zxing", zxing_full)]
+ZXING_ALONE = [Step("zxing", zxing_other)]
 PYZBAR_ALONE = [pyzbar_step("pyzbar")]
 PYZBAR_CLEANUPS = [
     pyzbar_step("pyzbar"),
@@ -237,15 +267,17 @@ PYZBAR_CLEANUPS = [
 STEPS = [
     Step("zxing_half", zxing_half),
     Step("zxing_full", zxing_full),
+    Step("zxing_other", zxing_other),
     Step("zxing_sharpened", zxing_sharpened),
+    Step("zxing_upscaled", zxing_upscaled),
     pyzbar_step("pyzbar_sharpened", sharpened),
-    pyzbar_step("pyzbar_binarised", binarised),
 ]
 
 
-def decode(data: bytes, steps: list[Step] | None = None, budget: float = BUDGET_SECONDS) -> list[Found]:
+def decode(data: bytes, steps: list[Step] | None = None, budget: float = BUDGET_SECONDS,
+           max_pixels: int = MAX_PIXELS) -> list[Found]:
     """Every code found in the photo ``data``, each text once; ``ImageRefused`` if it is not a photo."""
-    photo = Photo(data)
+    photo = Photo(data, max_pixels)
     deadline = time.perf_counter() + budget
     found: dict[str, Found] = {}
     for step in STEPS if steps is None else steps:

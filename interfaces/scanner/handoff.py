@@ -61,25 +61,35 @@ def resolve(campaign: Campaign, caller: Caller, label: Label, action: Action | N
     if action == "dose":
         campaign.check_role(caller, "vaccinate")
     if isinstance(label, ShipmentLabel):
-        shipment = campaign.shipment_for(label.sscc, caller)
-        if action == "dispatch":
-            campaign.check_permission("dispatch", caller, shipment.origin,
-                                      f"this shipment leaves from {shipment.origin}")
-            shipment.check_status(ShipmentStatus.PACKED)
-        elif action == "receive":
-            campaign.check_permission("receive", caller, shipment.destination,
-                                      f"this shipment is addressed to {shipment.destination}")
-            shipment.check_status(ShipmentStatus.DISPATCHED)
-        return Named(label, shipment=shipment)
+        return _shipment(campaign, caller, label, action)
     if isinstance(label, TicketCode):
-        recipient = campaign.ticket_for(label.ticket, caller)
-        if action == "dose":
-            recipient.check_registered()
-            where = recipient.facility or recipient.district
-            campaign.check_permission("vaccinate", caller, where, f"this person is booked at {where}")
-            recipient.check_may_vaccinate(label.ticket, campaign.today_at(where))
-        return Named(label, recipient=recipient)
-    assert isinstance(label, LotLabel)
+        return _ticket(campaign, caller, label, action)
+    return _lot(campaign, caller, label, action)
+
+
+def _shipment(campaign: Campaign, caller: Caller, label: ShipmentLabel, action: Action | None) -> Named:
+    shipment = campaign.shipment_for(label.sscc, caller)
+    if action == "dispatch":
+        campaign.check_permission("dispatch", caller, shipment.origin, f"this shipment leaves from {shipment.origin}")
+        shipment.check_status(ShipmentStatus.PACKED)
+    elif action == "receive":
+        campaign.check_permission("receive", caller, shipment.destination,
+                                  f"this shipment is addressed to {shipment.destination}")
+        shipment.check_status(ShipmentStatus.DISPATCHED)
+    return Named(label, shipment=shipment)
+
+
+def _ticket(campaign: Campaign, caller: Caller, label: TicketCode, action: Action | None) -> Named:
+    recipient = campaign.ticket_for(label.ticket, caller)
+    if action == "dose":
+        recipient.check_registered()
+        where = recipient.facility or recipient.district
+        campaign.check_permission("vaccinate", caller, where, f"this person is booked at {where}")
+        recipient.check_may_vaccinate(label.ticket, campaign.today_at(where))
+    return Named(label, recipient=recipient)
+
+
+def _lot(campaign: Campaign, caller: Caller, label: LotLabel, action: Action | None) -> Named:
     lot_number = label.check_names_a_lot()
     campaign.check_readable(caller, "read_logistics")
     lot = campaign.get_lot(label.gtin, lot_number)

@@ -35,9 +35,9 @@ class Symbol:
 
 
 # Chosen by measurement on the bench's corpus (see the module docstring).
-SHIPMENT_SYMBOL = Symbol("M", 1.4)
-LOT_SYMBOL = Symbol("M", 0.7)
-TICKET_SYMBOL = Symbol("M", 1.0)
+SHIPMENT_SYMBOL = Symbol("M", 1.4)  # 51.8 mm: read in every handoff and pallet photo; 1.2 mm: 96 %
+LOT_SYMBOL = Symbol("L", 0.8)  # 32.8 mm: as much as a 70 x 37 mm label holds; 0.6 mm: 96 %
+TICKET_SYMBOL = Symbol("H", 0.8)  # 23.2 mm: a 10-character ticket is a small code even at level H
 SHIPMENT_SHEET, LOT_SHEET, TICKET_SHEET = Sheet(2, 4), Sheet(3, 8), Sheet(2, 5)
 QUIET_ZONE = 4  # modules of white around a QR code (ISO/IEC 18004)
 PAD = 3.0  # mm inside each label's edge
@@ -97,11 +97,6 @@ def human_sscc(sscc: str, prefix_length: int = 7) -> str:
     return f"(00) {sscc[0]} {sscc[1:1 + prefix_length]} {sscc[1 + prefix_length:17]} {sscc[17]}"
 
 
-def human_lot(card: LotCard) -> str:
-    serial = f" (21) {card.serial}" if card.serial else ""
-    return f"(01) {card.gtin} (17) {card.expiry:%y%m%d} (10) {card.lot_number}{serial}"
-
-
 def shipment_label(card: ShipmentCard, resolver: str = RESOLVER, symbol: Symbol = SHIPMENT_SYMBOL) -> Drawing:
     width, height = SHIPMENT_SHEET.cell
     label = Drawing(width, height)
@@ -138,6 +133,8 @@ def shipment_label(card: ShipmentCard, resolver: str = RESOLVER, symbol: Symbol 
 
 
 def lot_label(card: LotCard, resolver: str = RESOLVER, symbol: Symbol = LOT_SYMBOL) -> Drawing:
+    """A box's or vial's label: the code on the left, beside it the product and each element in
+    GS1's human-readable form, (01) GTIN, (10) lot, (17) expiry with the date in full, (21) serial."""
     width, height = LOT_SHEET.cell
     label = Drawing(width, height)
     uri = lot_uri(card.gtin, card.lot_number, card.expiry, card.serial, resolver)
@@ -145,15 +142,15 @@ def lot_label(card: LotCard, resolver: str = RESOLVER, symbol: Symbol = LOT_SYMB
     label.items.append(code)
     left = code.x + code.size + 0.5
     room = width - left - 1.5
-    rows = [(card.product, 2.8, True), (f"GTIN {card.gtin}", 2.3, False), (f"LOT {card.lot_number}", 2.8, True),
-            (f"EXP {card.expiry.isoformat()}", 2.8, True)]
+    rows = [(line, 2.6, True) for line in wrap(card.product, 2.6, room)]
+    rows += [(f"(01) {card.gtin}", 2.2, False), (f"(10) {card.lot_number}", 2.8, True),
+             (f"(17) {card.expiry:%y%m%d}", 2.2, False), (f"EXP {card.expiry.isoformat()}", 2.8, True)]
     if card.serial:
-        rows.append((f"SN {card.serial}", 2.3, False))
-    y = 3.0
+        rows.append((f"(21) {card.serial}", 2.2, False))
+    y = 2.5
     for text, size, bold in rows:
         label.items.append(Text(left, y, fit(text, size, room), size, bold))
-        y += size + 1.4
-    label.items.append(Text(1.5, height - 4.0, fit(human_lot(card), 2.0, width - 3), 2.0))
+        y += size + 1.2
     return label
 
 

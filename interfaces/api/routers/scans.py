@@ -25,9 +25,10 @@ from interfaces.api.routers.shipments import public
 from interfaces.api.routers.vaccinations import RecipientPublic
 from interfaces.scanner import handoff
 from interfaces.scanner.decoding import Found, decode
-from interfaces.scanner.digital_link import ScanNotUnderstood
+from interfaces.scanner.digital_link import LotLabel, ScanNotUnderstood
 
 router = APIRouter(prefix="/scans", tags=["scanner"])
+MAX_PIXELS = 16_000_000  # a 12-megapixel phone photo; a 1 MB body could otherwise unpack to 40 (160 MB of memory)
 Symbology = Literal["qr", "datamatrix", "gs1-128", "ean-13", "other"]
 
 
@@ -116,7 +117,7 @@ def _code(found: Found) -> CodeRead:
 
 @router.post("", openapi_extra={"requestBody": BODY})
 def scan(body: Annotated[Scan, Depends(scan_request)], campaign: CampaignDep, caller: CallerDep) -> ScanPublic:
-    codes = [body.code] if body.code else [_code(found) for found in decode(body.photo or b"")]
+    codes = [body.code] if body.code else [_code(f) for f in decode(body.photo or b"", max_pixels=MAX_PIXELS)]
     if not codes:
         raise ScanNotUnderstood(NO_CODE)
     label = handoff.choose([code.text for code in codes])
@@ -125,11 +126,10 @@ def scan(body: Annotated[Scan, Depends(scan_request)], campaign: CampaignDep, ca
                         action=ActionPublic(name=body.action, allowed=True) if body.action else None)
     if named.shipment is not None:
         answer.shipment = public(named.shipment)
-    if named.lot is not None and named.today is not None:
+    if named.lot is not None and named.today is not None and isinstance(label, LotLabel):
         lot = named.lot
         answer.lot = LotPublic(gtin=lot.gtin, lot_number=lot.lot_number, product=lot.product, expiry=lot.expiry,
-                               status=lot.status_on(named.today), label_expiry=getattr(label, "expiry", None),
-                               serial=getattr(label, "serial", None))
+                               status=lot.status_on(named.today), label_expiry=label.expiry, serial=label.serial)
     if named.recipient is not None:
         r = named.recipient
         answer.ticket = RecipientPublic(
