@@ -13,6 +13,8 @@ from fastapi.staticfiles import StaticFiles
 
 from interfaces.api.errors import ERROR_RESPONSES, register_error_handlers
 from interfaces.api.limits import RequestLimits
+from interfaces.api.routers import audit as audit_routes
+from interfaces.api.routers import exports as export_routes
 from interfaces.api.routers import (
     dashboard,
     districts,
@@ -36,6 +38,8 @@ from interfaces.bootstrap import (
     open_throttle,
 )
 from interfaces.settings import Settings
+from interfaces.web import desks as desk_pages
+from interfaces.web import staff as staff_pages
 
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
@@ -64,7 +68,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     api = FastAPI(title="Rantai", summary="Vaccine track and trace", lifespan=lifespan)
     register_error_handlers(api)
     for module in (login, users, shipments, lots, stock, scans, registrations, vaccinations, districts, reports,
-                   dashboard):
+                   dashboard, audit_routes, export_routes, staff_pages, desk_pages):
         api.include_router(module.router, responses=ERROR_RESPONSES)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -6,6 +6,8 @@ import typer
 from rich.table import Table
 
 from interfaces.bootstrap import create_schema, default_settings, open_sms_gateway
+from interfaces.cli import audit as audit_cli
+from interfaces.cli import audit_export, audit_history, audit_log  # noqa: F401  (they register their commands)
 from interfaces.cli import database as database_cli
 from interfaces.cli import labels as labels_cli
 from interfaces.cli import lots as lots_cli
@@ -32,6 +34,8 @@ app.add_typer(users_cli.users, name="users")
 app.add_typer(scan_cli.scan, name="scan")
 app.add_typer(labels_cli.labels, name="labels")
 app.add_typer(lots_cli.lot, name="lot")
+app.add_typer(audit_cli.audit, name="audit")
+app.add_typer(audit_cli.keys, name="keys")
 
 
 @db.command("init")
