@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     gateway_secret: str | None = None  # shared with the SMS/USSD provider; callbacks without it get 401
     offline_window_hours: int = 72  # how old a device's scan time may be
     secure_cookies: bool = False  # set behind HTTPS: the session cookie gets Secure
+    tls_cert: str | None = None  # rantai serve over HTTPS: certificate chain (PEM), e.g. from rantai tls
+    tls_key: str | None = None  # and its private key
     login_failures_per_user: int = 5  # then locked out for login_lockout_minutes (an admin can lift it)
     login_failures_per_address: int = 100  # generous: many phones share one carrier address
     login_lockout_minutes: int = 15

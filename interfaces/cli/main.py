@@ -15,6 +15,7 @@ from interfaces.cli import projections as projections_cli
 from interfaces.cli import reports as reports_cli
 from interfaces.cli import scan as scan_cli
 from interfaces.cli import targets as targets_cli
+from interfaces.cli import tls as tls_cli
 from interfaces.cli import users as users_cli
 from interfaces.cli.terminal import campaign, console, operator, progress_bar
 from interfaces.settings import SECRETS_FILE, ensure_secrets
@@ -36,6 +37,7 @@ app.add_typer(labels_cli.labels, name="labels")
 app.add_typer(lots_cli.lot, name="lot")
 app.add_typer(audit_cli.audit, name="audit")
 app.add_typer(audit_cli.keys, name="keys")
+app.command()(tls_cli.tls)
 
 
 @db.command("init")
@@ -158,13 +160,26 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8000, help="Port to listen on"),
     workers: int = typer.Option(1, help="Server processes (PostgreSQL only; SQLite serves from one)"),
+    certfile: str = typer.Option(None, help="HTTPS: certificate chain (PEM; rantai tls makes one); RANTAI_TLS_CERT"),
+    keyfile: str = typer.Option(None, help="HTTPS: its private key (PEM); RANTAI_TLS_KEY"),
 ) -> None:
-    """Serve the API (docs at /docs) on the configured event store."""
+    """Serve the API (docs at /docs) on the configured event store, over HTTPS when given a certificate."""
+    import os
+
     import uvicorn
 
-    console.print(f"Rantai: dashboard on http://{host}:{port}/  API docs on http://{host}:{port}/docs")
+    settings = default_settings()
+    certfile, keyfile = certfile or settings.tls_cert, keyfile or settings.tls_key
+    if bool(certfile) != bool(keyfile):
+        console.print("[red]HTTPS needs both a certificate and its key (--certfile and --keyfile).[/red]")
+        raise typer.Exit(2)
+    if certfile:  # behind HTTPS the session cookie is Secure (worker processes inherit the environment)
+        os.environ["RANTAI_SECURE_COOKIES"] = "true"
+        default_settings.cache_clear()
+    scheme = "https" if certfile else "http"
+    console.print(f"Rantai: dashboard on {scheme}://{host}:{port}/  API docs on {scheme}://{host}:{port}/docs")
     uvicorn.run("interfaces.api.main:create_app", factory=True, host=host, port=port, workers=workers,
-                access_log=False)
+                access_log=False, ssl_certfile=certfile, ssl_keyfile=keyfile)
 
 
 if __name__ == "__main__":
