@@ -88,6 +88,8 @@ POLICY: dict[str, Permission] = {
     "read_recipient": _p("see personal data", VACCINATOR, OFFICER, writes=False),
     "read_users": _p("see accounts", ADMIN, AUDITOR, writes=False),
     "read_trace": _p("see the recall trace", ADMIN, WAREHOUSE, VACCINATOR, OFFICER, AUDITOR, writes=False),
+    # auditing (issue 12): histories, past states and past figures
+    "read_history": _p("see the audit history", ADMIN, AUDITOR, writes=False),
 }
 
 
