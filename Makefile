@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # make run PORT=8001: the port rantai serve listens on (127.0.0.1); default 8000
 PORT ?= 8000
 
-.PHONY: run test bench zbar clean demo port-free
+.PHONY: run test bench zbar chromium screens clean demo port-free
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ zbar:
 		echo "libzbar0 is missing: install it with 'sudo apt-get install libzbar0' (QR decoding needs it)."; exit 1; \
 	fi
 
+# The staff app's browser tests drive Debian's chromium (Playwright's own browser download is not used).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing chromium (the staff app's browser tests) with apt-get..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "chromium is missing: install it with 'sudo apt-get install chromium' (the browser tests need it)."; exit 1; \
+	fi
+
 # Before anything is installed or loaded: is 127.0.0.1:$(PORT) free for rantai serve?
 port-free:
 	@$(PYTHON) -c "import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', int('$(PORT)')))" 2>/dev/null \
@@ -37,7 +47,7 @@ run: port-free $(STAMP) zbar
 	$(BIN)/rantai users demo
 	$(BIN)/rantai serve --port $(PORT)
 
-test: $(STAMP) zbar
+test: $(STAMP) zbar chromium
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

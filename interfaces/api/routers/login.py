@@ -5,20 +5,18 @@ client address (generous); the limits live in the database, for every process.""
 from __future__ import annotations
 
 import hmac
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from application.accounts import SESSION_HOURS
 from application.errors import NotAuthenticated
 from interfaces.api.deps import CampaignDep
 from interfaces.api.security import SESSION_COOKIE, csrf_token
+from interfaces.web.pages import HOME, render
 
 router = APIRouter(tags=["login"])
-templates = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "web" / "templates")
 LOCKED = "Terlalu banyak percobaan gagal. Coba lagi dalam {minutes} menit, atau minta admin membuka akun Anda."
 WRONG = "Nama pengguna atau kata sandi salah."
 
@@ -29,7 +27,7 @@ def _safe_next(target: str) -> str:
 
 def _page(request: Request, status: int, error: str = "", username: str = "", next_page: str = "/") -> HTMLResponse:
     context = {"error": error, "username": username, "next": _safe_next(next_page)}
-    return templates.TemplateResponse(request, "login.html", context, status_code=status)
+    return render(request, "login.html", status=status, **context)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -60,7 +58,11 @@ def login(
         throttle.hit(limits.login_address, address)
         return _page(request, 401, WRONG, username, next)
     throttle.clear(limits.login_user, username)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    target = _safe_next(next)
+    if target == "/":  # no page asked for: the role's own home
+        caller = campaign.authenticate(token, "browser")
+        target = HOME[caller.role] if caller.role else "/"
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="lax",
                         secure=request.app.state.secure_cookies)
     return response

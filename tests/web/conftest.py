@@ -1,0 +1,150 @@
+"""The staff app in a real browser: Debian's headless Chromium driven by Playwright,
+against a live uvicorn server on a free port, on a temporary SQLite store with
+the demo accounts (each with the password ``rahasia-<name>``).
+
+The store's clock is the real clock (a browser stamps its scans with its own
+time, which the server accepts only inside the offline window), so the
+scenario's lots expire years from now. Screenshots go to a temporary folder
+(``shot(page, name)``); ``make screens`` writes the kept ones to docs/screens.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from interfaces.settings import Settings
+from tests.api.conftest import ACCOUNTS
+from tests.conftest import TEST_SECRETS
+from tests.scenario import ColdChain
+
+CHROMIUM = "/usr/bin/chromium"
+PHONE = {"width": 360, "height": 800}
+LOT_EXPIRY = date(2031, 12, 31)
+
+
+def password_of(name: str) -> str:
+    return "rahasia-" + name
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Site:
+    """A running server and the store behind it (``chain``: the scenario builder on the same store)."""
+
+    url: str
+    chain: ColdChain
+    settings: Settings
+
+    def login(self, page, name: str, next_page: str = "/") -> None:  # noqa: ANN001 - a Playwright page
+        page.goto(f"{self.url}/login?next={next_page}")
+        page.fill("#username", name)
+        page.fill("#password", password_of(name))
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+
+
+def build_world(tmp_path: Path) -> tuple[Settings, ColdChain]:
+    """Bio Farma, Jawa Barat, Kota Bandung, a puskesmas, DKI; two lots at Bio Farma; the demo accounts."""
+    from interfaces.bootstrap import create_schema, open_campaign
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/rantai.sqlite", sms_outbox=str(tmp_path / "outbox.sqlite"),
+                        **TEST_SECRETS)
+    create_schema(settings)
+    chain = ColdChain(open_campaign(settings), now=datetime.now(UTC).replace(microsecond=0)).build()
+    chain.app.clock = lambda: datetime.now(UTC)
+    chain.release("CV001", vials=400, expiry=LOT_EXPIRY)
+    chain.release("CV002", vials=300, expiry=date(2030, 6, 30))
+    for name, (role, scope) in ACCOUNTS.items():
+        chain.app.add_user(name, role, scope, chain.by(actor="cli:test"), password=password_of(name))
+    return settings, chain
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    import uvicorn
+
+    from interfaces.api.main import create_app
+
+    settings, chain = build_world(tmp_path)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield Site(f"http://127.0.0.1:{port}", chain, settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        chain.app.close()
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def launch(playwright_driver) -> Iterator[Callable[..., object]]:
+    """A browser of its own with extra command-line switches (a fake camera), closed after the test."""
+    opened = []
+
+    def start(*args: str):  # noqa: ANN202 - a Playwright browser
+        started = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", *args])
+        opened.append(started)
+        return started
+
+    yield start
+    for started in opened:
+        started.close()
+
+
+@pytest.fixture
+def phone(browser) -> Iterator[object]:
+    """A 360 x 800 phone-sized browser context (its own cookies and storage)."""
+    context = browser.new_context(viewport=PHONE, locale="id-ID", timezone_id="Asia/Jakarta")
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def shot(tmp_path: Path) -> Callable[[object, str], Path]:
+    """``shot(page, name)``: a screenshot in the test's temporary folder (its path returned)."""
+    folder = tmp_path / "screens"
+    folder.mkdir()
+
+    def take(page, name: str) -> Path:  # noqa: ANN001 - a Playwright page
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
