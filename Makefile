@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # make run PORT=8001: the port rantai serve listens on (127.0.0.1); default 8000
 PORT ?= 8000
 
-.PHONY: run test bench zbar chromium screens clean demo port-free
+.PHONY: run test bench zbar chromium vendor screens clean demo port-free
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,14 +40,22 @@ port-free:
 	@$(PYTHON) -c "import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', int('$(PORT)')))" 2>/dev/null \
 		|| { echo "Port $(PORT) on 127.0.0.1 is in use (or not a port number): stop what listens there, or choose another: make run PORT=8001"; exit 1; }
 
-run: port-free $(STAMP) zbar
+run: port-free $(STAMP) zbar vendor
 	$(BIN)/rantai db init
 	$(BIN)/rantai demo
 	$(BIN)/rantai demo --scenario jan2021 --scale 0.01
 	$(BIN)/rantai users demo
 	$(BIN)/rantai serve --port $(PORT)
 
-test: $(STAMP) zbar chromium
+# The browser libraries the pages load (zxing-wasm), fetched by pinned version and hash when missing.
+vendor: $(STAMP)
+	$(BIN)/python -m interfaces.web.vendor
+
+# Screenshots of every staff page at 360 x 800 into docs/screens/ (the list: tests/web/screens.py).
+screens: $(STAMP) chromium vendor
+	$(BIN)/python -m tests.web.screens docs/screens
+
+test: $(STAMP) zbar chromium vendor
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
