@@ -37,9 +37,10 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from application.access import POLICY, Caller
-from application.errors import ApplicationError, NotFound
+from application.errors import NotFound
 from application.people import mask_name, mask_nik, mask_phone
 from domain.blast import Blast
+from domain.errors import OutOfBounds
 from domain.idempotency import HandledCommand
 from domain.recipient import Recipient
 from domain.session import VaccinationSession
@@ -66,8 +67,8 @@ NEVER_SHOWN = frozenset({"password_hash"})
 HANDLED_TOPIC = get_topic(HandledCommand.Handled)
 
 
-class UnknownKind(ApplicationError):
-    """A history of something Rantai does not keep (or named with the wrong number of parts)."""
+class UnknownKind(OutOfBounds):
+    """A history of something Rantai does not keep (or named with the wrong number of parts): malformed input."""
 
 
 @dataclass(frozen=True)
@@ -257,10 +258,10 @@ class History:
         """The library's reconstruction at ``version`` (from the nearest snapshot)."""
         if version < 1:
             raise NotFound("Versions start at 1.")
-        try:
-            return self.app.repository.get(subject.aggregate_id, version=version)
-        except Exception as error:  # AggregateNotFoundError: a version before it existed
-            raise NotFound(f"The {subject.kind} has no version {version}.") from error
+        aggregate = self.app.repository.get(subject.aggregate_id, version=version)
+        if aggregate.version != version:  # the library answers the latest when asked beyond it
+            raise NotFound(f"The {subject.label} has no version {version} (it is at version {aggregate.version}).")
+        return aggregate
 
     def as_of_recorded(self, subject: Subject, moment: datetime) -> Any | None:
         """What the system knew at ``moment``: the events recorded by then (None: not yet known)."""

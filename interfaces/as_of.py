@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from application.errors import ApplicationError
+from domain.errors import OutOfBounds
 from projections.catalog import READ_MODELS
 from projections.read_model import ReadModel
 from projections.replay import Difference, compare, replay, scratch_read_models
@@ -25,8 +25,8 @@ from projections.replay import Difference, compare, replay, scratch_read_models
 DASHBOARD = ("funnel", "stock_on_hand", "shipments", "aefi")  # the read models the dashboard's panels read
 
 
-class AsOfNotUnderstood(ApplicationError):
-    """Neither or both of an instant and a log position."""
+class AsOfNotUnderstood(OutOfBounds):
+    """Neither or both of an instant and a log position (malformed input)."""
 
 
 @dataclass(frozen=True)
