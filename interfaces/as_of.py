@@ -19,10 +19,10 @@ from typing import Any
 
 from domain.errors import OutOfBounds
 from projections.catalog import READ_MODELS
+from projections.funnel import STAGES, rates
 from projections.read_model import ReadModel
 from projections.replay import Difference, compare, replay, scratch_read_models
 
-DASHBOARD = ("funnel", "stock_on_hand", "shipments", "aefi")  # the read models the dashboard's panels read
 
 
 class AsOfNotUnderstood(OutOfBounds):
@@ -88,3 +88,20 @@ def replay_and_compare(app: Any, env: dict[str, str], live: dict[str, ReadModel]
             if name in live:
                 result.differences[name] = compare(name, live[name], scratch[name])
     return result
+
+
+def funnel_figures(models: dict[str, ReadModel], mine: Callable[[str], bool] = lambda district: True,
+                   phase: int | None = None) -> dict[str, Any]:
+    """The dashboard's funnel panels from (scratch) read models: totals, per district and per hour,
+    for the districts ``mine`` accepts (a scoped caller's own, totals added up from them)."""
+    view = models["funnel"].view
+    districts = [row for row in view.by_district(phase) if mine(row["district"])]
+    totals = rates({stage: sum(row[stage] for row in districts) for stage in STAGES})
+    hours: dict[str, dict[str, Any]] = {}
+    for district in sorted({row["district"] for row in districts}):
+        for row in view.by_hour(district, phase):
+            into = hours.setdefault(row["hour"], dict.fromkeys(STAGES, 0) | {"hour": row["hour"]})
+            for stage in STAGES:
+                into[stage] += row[stage]
+    return {"totals": totals, "districts": districts,
+            "hours": [rates(hours[hour]) for hour in sorted(hours)], "position": view.position()}

@@ -133,7 +133,7 @@ def figures(
 ) -> None:
     """The dashboard's funnel (and a report) as it stood at a past moment: the log replayed into
     scratch read models up to a log position, or with the events that had occurred by --at."""
-    from interfaces.as_of import Moment, read_models_as_of
+    from interfaces.as_of import Moment, funnel_figures, read_models_as_of
     from interfaces.bootstrap import default_settings
     from interfaces.cli.terminal import campaign, console, errors
     from interfaces.reports import build_report, report_definition
@@ -146,7 +146,7 @@ def figures(
     with campaign() as app:
         names = ["funnel"] + ([report_definition(report).read_model] if report else [])
         with read_models_as_of(app, event_store_env(default_settings()), when, names) as models:
-            totals = models["funnel"].view.totals(phase)
+            totals = funnel_figures(models, phase=phase)["totals"]
             built = build_report(report, models) if report else None
     if as_json:
         typer.echo(json.dumps({"as_of": when.as_json(), "funnel": totals,

@@ -600,6 +600,25 @@ CUSTOM_CASES = [
     Custom((("POST", "/logout"),), "the browser's session and CSRF token only", logout),
 ]
 
+# Audit (issue 12, history and as-of): auditors and admins read histories, past states and past
+# figures inside their scope; nobody else does, and nothing is written.
+
+AUDIT_READERS = dict(allowed=("admin", "auditor"), out_of_scope=("admin.dki", "auditor.dki"))
+
+HISTORY_CASES = [
+    Case("GET", "/audit/history/{kind}/{key}", "a shipment 32.73 -> P327301", "read_history",
+         lambda w: Req(f"/audit/history/shipment/{w.dispatched()}"), **AUDIT_READERS),
+    Case("GET", "/audit/history/{kind}/{key}", "DKI's stock card (31)", "read_history",
+         lambda w: Req("/audit/history/stock/31"), allowed=ADMINS + AUDITORS),
+    Case("GET", "/audit/state/{kind}/{key}", "a shipment 32.73 -> P327301 at version 1", "read_history",
+         lambda w: Req(f"/audit/state/shipment/{w.dispatched()}", params={"version": 1}), **AUDIT_READERS),
+    Case("GET", "/audit/dashboard", "the dashboard as of the log's position", "read_history",
+         lambda w: Req("/audit/dashboard", params={"position": w.position()}), allowed=ADMINS + AUDITORS),
+    Case("GET", "/audit/reports/{name}", "shipments as of 3 January 2021", "read_history",
+         lambda w: Req("/audit/reports/shipments", params={"at": "2021-01-03T23:00:00+07:00"}),
+         allowed=ADMINS + AUDITORS),
+]
+
 GROUPS: dict[str, list[Case | Custom]] = {
     "accounts": ACCOUNT_CASES,
     "stock": STOCK_CASES,
@@ -607,6 +626,7 @@ GROUPS: dict[str, list[Case | Custom]] = {
     "desk": DESK_CASES,
     "field": FIELD_CASES + [Custom((), "public routes answer anonymously", public_routes)],
     "reports": REPORT_CASES + CUSTOM_CASES,
+    "audit-history": HISTORY_CASES,
 }
 ALL_CASES = [case for cases in GROUPS.values() for case in cases]
 

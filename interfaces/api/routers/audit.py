@@ -13,9 +13,9 @@ from pydantic import BaseModel
 
 from application.history import KINDS, PERMISSION, History, may_see_personal_data, resolve, state_of
 from interfaces.api.deps import CallerDep, CampaignDep
-from interfaces.api.routers.dashboard import dashboard_data
+from interfaces.api.params import MAX_PHASE
 from interfaces.api.routers.reports import row_in_scope
-from interfaces.as_of import DASHBOARD, Moment, read_models_as_of
+from interfaces.as_of import Moment, funnel_figures, read_models_as_of
 from interfaces.reports import build_report, report_definition
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -105,14 +105,16 @@ def state(
 
 
 @router.get("/dashboard")
-def dashboard_as_of(campaign: CampaignDep, caller: CallerDep, at: At = None,
-                    position: Position = None) -> dict[str, Any]:
-    """The dashboard's data as it stood then: the log replayed into scratch read models up to a
-    log position, or with the events that had occurred by ``at`` (seconds on a large log)."""
+def dashboard_as_of(campaign: CampaignDep, caller: CallerDep, at: At = None, position: Position = None,
+                    phase: Annotated[int | None, Query(ge=1, le=MAX_PHASE)] = None) -> dict[str, Any]:
+    """The dashboard's funnel as it stood then (totals, per district, per hour; the caller's own
+    districts): the log replayed into a scratch funnel up to a log position, or with the events
+    that had occurred by ``at`` (seconds on a large log)."""
     campaign.check_readable(caller, PERMISSION)
     moment = Moment(position, at)
-    with read_models_as_of(campaign, dict(campaign.env), moment, DASHBOARD) as models:
-        return {"as_of": moment.as_json()} | dashboard_data(models, campaign, caller)
+    with read_models_as_of(campaign, dict(campaign.env), moment, ["funnel"]) as models:
+        figures = funnel_figures(models, lambda district: campaign.within(caller.scope, district), phase)
+    return {"as_of": moment.as_json()} | figures
 
 
 @router.get("/reports/{name}")
