@@ -88,8 +88,12 @@ POLICY: dict[str, Permission] = {
     "read_recipient": _p("see personal data", VACCINATOR, OFFICER, writes=False),
     "read_users": _p("see accounts", ADMIN, AUDITOR, writes=False),
     "read_trace": _p("see the recall trace", ADMIN, WAREHOUSE, VACCINATOR, OFFICER, AUDITOR, writes=False),
+    "print_lot_labels": _p("print lot labels", ADMIN, WAREHOUSE, writes=False),
     # auditing (issue 12): histories, past states and past figures
     "read_history": _p("see the audit history", ADMIN, AUDITOR, writes=False),
+    # exports (issue 12): a FHIR bundle names each person by NIK, so each export is recorded as a read of personal data
+    "export_epcis": _p("export EPCIS documents", ADMIN, AUDITOR, writes=False),
+    "export_fhir": _p("export FHIR Immunization bundles", ADMIN, AUDITOR, writes=False),
 }
 
 

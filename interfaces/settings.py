@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     registration_failures_per_nik: int = 5  # per hour, then that NIK waits an hour
     max_body_bytes: int = 1_000_000  # a request's body (JSON or form); more is refused with 413
     max_header_bytes: int = 16_384  # a request's headers in all; more is refused with 431
+    kfa_codes: dict[str, str] = {}  # GTIN -> KFA code (Kamus Farmasi dan Alat Kesehatan) in FHIR exports, JSON
 
 
 class MissingSecrets(RuntimeError):
@@ -99,6 +100,7 @@ def event_store_env(settings: Settings, *, create_tables: bool | None = None) ->
         "NIK_HMAC_SECRET": settings.nik_secret,
         "DAILY_CAPACITY": str(settings.daily_capacity),
         "DOSE_INTERVAL_DAYS": str(settings.dose_interval_days),
+        "KFA_CODES": ",".join(f"{gtin}={code}" for gtin, code in settings.kfa_codes.items()),  # read by the FHIR export
         "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
     }
     url = urlparse(settings.database_url)

@@ -1,5 +1,68 @@
-"""Commands of ``rantai audit`` (see interfaces/cli/audit.py)."""
+"""``rantai audit export …``: standard documents for other systems.
+
+Fixed interface: ``rantai audit export epcis (--shipment SSCC | --gtin GTIN --lot LOT |
+--from DAY --to DAY) [--out FILE]`` and ``rantai audit export fhir (--facility CODE |
+--recipient ID) [--from DAY] [--to DAY] [--out FILE]``. The document goes to FILE or
+stdout; a FHIR export names people by NIK and is recorded as a read of their data.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
 from interfaces.cli.audit import audit, keys  # noqa: F401
+from interfaces.cli.terminal import campaign, errors, operator
+from interfaces.exports.documents import epcis_document, fhir_bundle
+
+export = typer.Typer(help="Standard documents: GS1 EPCIS 2.0 (logistics), HL7 FHIR Immunization (doses).",
+                     no_args_is_help=True)
+audit.add_typer(export, name="export")
+
+DAY = ["%Y-%m-%d"]
+OUT = typer.Option(None, "--out", help="Write the document to this file (default: stdout)")
+FROM = typer.Option(None, "--from", formats=DAY, help="First day of a period (YYYY-MM-DD)")
+TO = typer.Option(None, "--to", formats=DAY, help="Last day of a period, inclusive")
+
+
+@export.command("epcis")
+def epcis(
+    shipment: str = typer.Option(None, help="A shipment's SSCC"),
+    gtin: str = typer.Option(None, help="A lot's GTIN (with --lot)"),
+    lot: str = typer.Option(None, help="A lot's number (with --gtin)"),
+    first: datetime = FROM, last: datetime = TO, out: Path = OUT,
+) -> None:
+    """An EPCIS 2.0 JSON-LD document of a shipment, a lot, or a period's logistics events."""
+    with campaign() as app:
+        document = epcis_document(app, operator(), shipment=shipment, gtin=gtin, lot=lot, first=day(first),
+                                  last=day(last))
+    write(document, out, f"{len(document['epcisBody']['eventList'])} EPCIS events")
+
+
+@export.command("fhir")
+def fhir(
+    facility: str = typer.Option(None, help="Doses given at this facility"),
+    recipient: str = typer.Option(None, help="Doses of one person, by id (never a NIK)"),
+    first: datetime = FROM, last: datetime = TO, out: Path = OUT,
+) -> None:
+    """A FHIR R4 bundle of Immunization resources (SATUSEHAT's shape), the patient by NIK."""
+    with campaign() as app:
+        bundle = fhir_bundle(app, operator(), facility=facility, recipient=recipient, first=day(first), last=day(last))
+    write(bundle, out, f"{len(bundle['entry'])} immunizations")
+
+
+def day(moment: datetime | None) -> date | None:
+    return moment.date() if moment else None
+
+
+def write(document: dict[str, Any], out: Path | None, what: str) -> None:
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if out is None:
+        typer.echo(text)
+        return
+    out.write_text(text + "\n")
+    errors.print(f"{what} written to {out}.", highlight=False)
