@@ -358,6 +358,14 @@ STOCK_CASES = [
          "read_trace", traced("trace/recipients"), allowed=EVERYONE),
     Case("GET", "/lots/{gtin}/{lot_number}", "a lot (no facility)", "read_logistics", with_lot,
          allowed=ADMINS + WAREHOUSES + VACCINATORS + AUDITORS),
+    # lot labels (issue 10): printed by warehouses and admins, wherever they are
+    Case("GET", "/lots/{gtin}/{lot_number}/label.png", "a lot's vial label", "print_lot_labels",
+         lambda w: Req(with_lot(w).url + "/label.png"), check=is_png, allowed=ADMINS + WAREHOUSES),
+    Case("GET", "/lots/{gtin}/{lot_number}/label.svg", "a lot's vial label", "print_lot_labels",
+         lambda w: Req(with_lot(w).url + "/label.svg"), allowed=ADMINS + WAREHOUSES),
+    Case("GET", "/lots/{gtin}/{lot_number}/labels.pdf", "a sheet of a lot's box labels", "print_lot_labels",
+         lambda w: Req(with_lot(w).url + "/labels.pdf", params={"count": 3, "serial": "false"}),
+         allowed=ADMINS + WAREHOUSES),
     Case("GET", "/facilities/{code}/stock", "DKI Jakarta (31)", "read_logistics", stock_of("31"),
          allowed=("admin", "admin.dki", "gudang.dki") + AUDITORS,
          out_of_scope=("gudang.biofarma", "gudang.jabar", "gudang.bandung") + VACCINATORS),
@@ -464,6 +472,13 @@ DESK_CASES = [
          lambda w: Req(f"/tickets/{w.ticket()}"),
          allowed=("admin", "vaksinator", "auditor"), out_of_scope=("admin.dki", "vaksinator.sukajadi", "auditor.dki"),
          check=masked_unless("vaksinator")),
+    # the ticket reprinted (issue 10): the code, the puskesmas and the day, never the NIK
+    Case("GET", "/tickets/{ticket}/label.png", "booked at P327301", "read_ticket",
+         lambda w: Req(f"/tickets/{w.ticket()}/label.png"), check=is_png,
+         allowed=("admin", "vaksinator", "auditor"), out_of_scope=("admin.dki", "vaksinator.sukajadi", "auditor.dki")),
+    Case("GET", "/tickets/{ticket}/label.svg", "booked at P327301", "read_ticket",
+         lambda w: Req(f"/tickets/{w.ticket()}/label.svg"),
+         allowed=("admin", "vaksinator", "auditor"), out_of_scope=("admin.dki", "vaksinator.sukajadi", "auditor.dki")),
     Case("POST", "/tickets/{ticket}/screening", "booked at P327301", "screen",
          lambda w: Req(f"/tickets/{w.ticket()}/screening", {"result": "eligible"}), **AT_THE_DESK),
     Case("POST", "/tickets/{ticket}/dose", "screened at P327301", "vaccinate",
@@ -619,6 +634,30 @@ HISTORY_CASES = [
          allowed=ADMINS + AUDITORS),
 ]
 
+# Audit (issue 12, exports): an EPCIS document of a shipment and a FHIR bundle of a puskesmas's doses
+# (NIKs inside: each export recorded as a read of personal data), for admins and auditors in scope.
+
+
+def is_media(kind: str) -> Callable[[World, str, Any], str | None]:
+    def check(world: World, who: str, answer: Any) -> str | None:
+        return None if answer.headers["content-type"].startswith(kind) else f"not {kind}"
+
+    return check
+
+
+def doses_at_sukasari(world: World) -> Req:
+    world.vaccinated()
+    return Req("/audit/export/fhir", params={"facility": PUSKESMAS})
+
+
+EXPORT_CASES = [
+    Case("GET", "/audit/export/epcis", "a shipment 32.73 -> P327301", "export_epcis",
+         lambda w: Req("/audit/export/epcis", params={"shipment": w.dispatched()}), **AUDIT_READERS,
+         check=is_media("application/ld+json")),
+    Case("GET", "/audit/export/fhir", "the doses given at P327301", "export_fhir", doses_at_sukasari,
+         **AUDIT_READERS, check=is_media("application/fhir+json")),
+]
+
 GROUPS: dict[str, list[Case | Custom]] = {
     "accounts": ACCOUNT_CASES,
     "stock": STOCK_CASES,
@@ -627,6 +666,7 @@ GROUPS: dict[str, list[Case | Custom]] = {
     "field": FIELD_CASES + [Custom((), "public routes answer anonymously", public_routes)],
     "reports": REPORT_CASES + CUSTOM_CASES,
     "audit-history": HISTORY_CASES,
+    "audit-exports": EXPORT_CASES,
 }
 ALL_CASES = [case for cases in GROUPS.values() for case in cases]
 
