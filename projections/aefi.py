@@ -19,6 +19,11 @@ class AefiView(ReadModelView):
         return self.select("SELECT gtin, lot_number, severity, sum(reports) AS reports FROM {aefi} "
                            "GROUP BY gtin, lot_number, severity ORDER BY gtin, lot_number, severity")
 
+    def by_lot_and_district(self) -> list[dict[str, Any]]:
+        """The rows as kept, so a caller can add up the districts of one area."""
+        return self.select("SELECT gtin, lot_number, severity, district, reports FROM {aefi} "
+                           "ORDER BY gtin, lot_number, severity, district")
+
 
 class SQLiteAefiView(SQLiteView, AefiView):
     pass

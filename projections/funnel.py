@@ -2,7 +2,10 @@
 
 Targeted → SMS sent → delivered / failed → registered (web, USSD, field) →
 scheduled → screened (eligible, postponed, not eligible) → dose 1 → dose 2.
-Drop-out = (dose 1 − dose 2) / dose 1; coverage = dose 1 / targeted. Hours are
+Drop-out = (dose 1 due − dose 2) / dose 1 due, where "dose 1 due" counts only
+the people whose dose 2 is due (their dose 1 at least the dose interval ago: a
+query asks with ``due_before``, the first hour not yet due); without that cut
+it falls back to (dose 1 − dose 2) / dose 1. Coverage = dose 1 / targeted. Hours are
 UTC hours of when things happened (``occurred_at``), shown in WIB by the UI.
 The recipients reconciliation (targeted vs sent vs delivered vs registered vs
 vaccinated per district) is a query on the same counts.
@@ -10,11 +13,13 @@ vaccinated per district) is a query on the same counts.
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from eventsourcing.dispatch import singledispatchmethod
 
 from domain.blast import Blast
+from domain.calendar import WIB, zone
 from domain.recipient import Recipient
 from projections.read_model import ReadModel, hour_of
 from projections.rows import COUNTER, PostgresView, ReadModelView, SQLiteView, Table
@@ -26,9 +31,25 @@ STAGES = ("targeted", "sms_sent", "delivered", "failed", "registered_web", "regi
 
 def rates(row: dict[str, Any]) -> dict[str, Any]:
     row["registered"] = row["registered_web"] + row["registered_ussd"] + row["registered_field"]
-    row["drop_out_rate"] = round((row["dose1"] - row["dose2"]) / row["dose1"], 4) if row["dose1"] else None
+    due = row.get("dose2_due", row["dose1"])  # nobody drops out before their dose 2 is due
+    row["drop_out_rate"] = round(max(due - row["dose2"], 0) / due, 4) if due else None
     row["coverage"] = round(row["dose1"] / row["targeted"], 4) if row["targeted"] else None
     return row
+
+
+def add_up(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several districts' counts as one row, with its rates."""
+    columns = [*STAGES, *(["dose2_due"] if rows and "dose2_due" in rows[0] else [])]
+    return rates({column: sum(row[column] for row in rows) for column in columns})
+
+
+def dose2_due_before(today: date, interval_days: int) -> str:
+    """The first UTC hour (as the funnel stores hours) whose doses 1 are not yet due
+    for dose 2 on ``today``: a dose 1 on day D is due from D + interval. Days are
+    counted in WIB here (the funnel keeps hours, not zones; a dose given in WITA or
+    WIT between midnight and 01.00/02.00 local time would count a day early)."""
+    first_not_due = today - timedelta(days=interval_days - 1)
+    return hour_of(datetime.combine(first_not_due, time(), tzinfo=zone(WIB)))
 
 
 class FunnelView(ReadModelView):
@@ -36,10 +57,18 @@ class FunnelView(ReadModelView):
                                **{stage: COUNTER for stage in STAGES}},
                     key=("district", "phase", "hour"), indexes=(("hour",),)),)
 
-    def by_district(self, phase: int | None = None) -> list[dict[str, Any]]:
-        """Totals per district (and phase), with drop-out and coverage."""
+    def by_district(self, phase: int | None = None, due_before: str | None = None) -> list[dict[str, Any]]:
+        """Totals per district (and phase), with drop-out and coverage. With ``due_before``
+        (a UTC hour as stored), ``dose2_due`` counts the doses 1 given before that hour."""
         sums = ", ".join(f"sum({s}) AS {s}" for s in STAGES)
-        where, params = ("WHERE phase = ?", (phase,)) if phase is not None else ("", ())
+        params: list[Any] = []
+        if due_before is not None:
+            sums += ", sum(CASE WHEN hour < ? THEN dose1 ELSE 0 END) AS dose2_due"
+            params.append(due_before)
+        where = ""
+        if phase is not None:
+            where = "WHERE phase = ?"
+            params.append(phase)
         rows = self.select(f"SELECT district, phase, {sums} FROM {{funnel}} {where} "
                            "GROUP BY district, phase ORDER BY district, phase", params)
         return [rates(row) for row in rows]
@@ -53,10 +82,8 @@ class FunnelView(ReadModelView):
         rows = self.select(f"SELECT hour, {sums} FROM {{funnel}} {where} GROUP BY hour ORDER BY hour", params)
         return [rates(row) for row in rows]
 
-    def totals(self, phase: int | None = None) -> dict[str, Any]:
-        rows = self.by_district(phase)
-        total = {stage: sum(row[stage] for row in rows) for stage in STAGES}
-        return rates(total)
+    def totals(self, phase: int | None = None, due_before: str | None = None) -> dict[str, Any]:
+        return add_up(self.by_district(phase, due_before))
 
     def reconcile_districts(self, phase: int | None = None) -> list[dict[str, Any]]:
         """Targeted vs sent vs delivered vs registered vs vaccinated, per district."""

@@ -86,20 +86,25 @@ def test_dashboard_needs_a_login(vaccinations: ColdChain, api: TestClient) -> No
     assert api.get("/dashboard/data").status_code == 401
 
 
-def test_dashboard_page_is_self_contained_and_reads_the_json_feed(
+def test_dashboard_page_is_rendered_in_bahasa_from_the_feed_without_outside_resources(
         vaccinations: ColdChain, api: TestClient, accounts) -> None:
+    reflect_the_whole_log(api, vaccinations)
     logged_in = api.post("/login", data={"username": "auditor", "password": "rahasia-auditor"}, follow_redirects=False)
     assert logged_in.status_code == 303
     page = api.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
-    assert "/dashboard/data" in html and "setInterval(refresh" in html
-    assert "<script src" not in html and "<link" not in html and "https://" not in html and "http://" not in html
-    for label in ("National funnel", "Registrations per hour (WIB)", "Districts", "Stock bands",
-                  "Shipments in transit", "AEFI", "Log position"):
-        assert label in html
+    assert '<html lang="id">' in html
+    assert "https://" not in html and "http://" not in html  # no CDN: scripts and styles come from /static/
+    for label in ("Alur sasaran", "Pendaftaran per jam (WIB)", "Provinsi", "Stok (hari persediaan)",
+                  "Kiriman dalam perjalanan", "KIPI", "Posisi log", "Umur diukur dengan jam"):
+        assert label in html, label
+    assert 'data-figure="dose1">2<' in html and 'data-figure="drop_out_rate">50 %<' in html
     for personal in (nik(serial=1), "Siti", target_row(1)["phone"]):
         assert personal not in html
+    api.cookies.set("rantai_lang", "en")
+    english = api.get("/").text
+    assert '<html lang="en">' in english and "Registrations per hour (WIB)" in english
 
 
 def test_reports_are_listed_with_their_options(client: TestClient) -> None:
