@@ -17,6 +17,7 @@ from interfaces.throttle import Limit, Throttle
 from projections.catalog import READ_MODELS, open_read_model
 from projections.follower import Follower
 from projections.read_model import ReadModel
+from projections.seal import PostgresSeal, Sealer, open_seal
 
 
 @cache
@@ -72,7 +73,14 @@ def create_schema(settings: Settings) -> list[str]:
     open_campaign(settings, create_tables=True).close()
     for model in open_read_models(settings, create_tables=True).values():
         model.view.datastore.close()
-    return list(READ_MODELS)
+    seal = open_seal(event_store_env(settings))
+    try:
+        seal.create_tables()
+        if isinstance(seal, PostgresSeal):
+            seal.install_triggers()  # the event tables refuse UPDATE, DELETE and TRUNCATE
+    finally:
+        seal.close()
+    return [*READ_MODELS, "seal"]
 
 
 def open_sms_gateway(settings: Settings):  # -> OutboxGateway | HttpGateway
@@ -109,6 +117,8 @@ class BackgroundFollowers:
                              name=f"follow-{name}", daemon=True)
             for name, model in read_models.items()
         ]
+        sealer = Sealer(open_seal(dict(campaign.env)))  # the tamper-evident log, sealed seconds behind
+        self.threads.append(threading.Thread(target=sealer.follow, args=(self.stop,), name="follow-seal", daemon=True))
 
     def __enter__(self) -> BackgroundFollowers:
         for thread in self.threads:

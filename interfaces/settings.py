@@ -3,6 +3,7 @@ them into the eventsourcing environment."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -21,6 +22,7 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite:///{DEFAULT_SQLITE}"
     gs1_company_prefix: str = "8992806"
+    gs1_resolver: str = "https://id.gs1.org"  # the GS1 Digital Link resolver new labels point at
     create_tables: bool = False
     postgres_pool_size: int = 5
     postgres_max_overflow: int = 10
@@ -29,6 +31,8 @@ class Settings(BaseSettings):
     aggregate_cache_size: int = 10000  # aggregates kept in memory, fast-forwarded on each load
     cipher_key: str | None = None  # AES key (base64) encrypting every stored event
     nik_secret: str | None = None  # HMAC secret keying recipients by NIK
+    checkpoint_key: str | None = None  # Ed25519 seed (base64) signing the sealed log's checkpoints
+    checkpoint_origin: str = "rantai/campaign"  # the log's name on its checkpoints (and its public key's)
     daily_capacity: int = DEFAULT_DAILY_CAPACITY  # doses per puskesmas session per day
     dose_interval_days: int = DEFAULT_DOSE_INTERVAL_DAYS  # CoronaVac: dose 2 from 14 days after dose 1
     sms_gateway: str = "outbox"  # outbox | http
@@ -69,18 +73,27 @@ def ensure_secrets(path: Path = SECRETS_FILE) -> bool:
     if os.environ.get("RANTAI_CIPHER_KEY"):
         return False
     if path.exists():
-        if "RANTAI_GATEWAY_SECRET=" not in path.read_text():  # written before gateways had a secret
+        missing = {name: value for name, value in later_secrets().items() if f"{name}=" not in path.read_text()}
+        if missing:  # written before these secrets existed
             with path.open("a") as file:
-                file.write(f"RANTAI_GATEWAY_SECRET={secrets.token_urlsafe(24)}\n")
-            return True
-        return False
+                file.writelines(f"{name}={value()}\n" for name, value in missing.items())
+        return bool(missing)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         f"RANTAI_CIPHER_KEY={AESCipher.create_key(32)}\nRANTAI_NIK_SECRET={secrets.token_urlsafe(32)}\n"
-        f"RANTAI_GATEWAY_SECRET={secrets.token_urlsafe(24)}\n"
+        + "".join(f"{name}={value()}\n" for name, value in later_secrets().items())
     )
     path.chmod(0o600)
     return True
+
+
+def later_secrets() -> dict[str, Callable[[], str]]:
+    """Secrets added after the first ones: written to an older secrets file when missing."""
+    import secrets
+
+    from projections.checkpoints import new_signing_key
+
+    return {"RANTAI_GATEWAY_SECRET": lambda: secrets.token_urlsafe(24), "RANTAI_CHECKPOINT_KEY": new_signing_key}
 
 
 def event_store_env(settings: Settings, *, create_tables: bool | None = None) -> dict[str, str]:

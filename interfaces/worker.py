@@ -38,8 +38,10 @@ from interfaces.bootstrap import default_settings, open_campaign, open_read_mode
 from interfaces.settings import event_store_env
 from projections.catalog import READ_MODELS
 from projections.follower import PAGE_SIZE, Follower
+from projections.seal import Sealer, open_seal
 
 PAGE_SIZE_VARIABLE = "RANTAI_PROJECTION_PAGE_SIZE"
+SEAL = "seal"  # the child that seals the log (projections/seal.py) beside the read models' children
 FIRST_BACKOFF, LAST_BACKOFF = 1.0, 60.0  # seconds before restarting a child that died
 HEALTHY_AFTER = 60.0  # a child that ran this long starts again at the first back-off
 STOP_GRACE = 10.0  # seconds a stopping child gets to finish catching up before it is killed
@@ -70,6 +72,9 @@ def follow_read_model(name: str) -> None:
         signal.signal(signum, lambda *_: stop.set())
     watch_supervisor(stop)
     settings = follower_settings()
+    if name == SEAL:
+        follow_seal(settings, stop)
+        return
     campaign = open_campaign(settings)
     model = open_read_models(settings, only=[name])[name]
     try:
@@ -81,6 +86,16 @@ def follow_read_model(name: str) -> None:
     finally:
         model.view.datastore.close()
         campaign.close()
+
+
+def follow_seal(settings: Settings, stop: threading.Event) -> None:
+    """Seal the log (the tamper-evident tree of ``rantai audit verify``), seconds behind it."""
+    seal = open_seal(event_store_env(settings))
+    try:
+        log.info("seal: following the log")
+        Sealer(seal).follow(stop)
+    finally:
+        seal.close()
 
 
 def watch_supervisor(stop: threading.Event) -> None:
@@ -173,6 +188,6 @@ def run_worker(only: str | None = None) -> None:
     if only:
         follow_read_model(only)
         return
-    log.info("following %d read models: %s", len(READ_MODELS), ", ".join(READ_MODELS))
-    Supervisor(list(READ_MODELS)).run()
+    log.info("following %d read models: %s, and sealing the log", len(READ_MODELS), ", ".join(READ_MODELS))
+    Supervisor([*READ_MODELS, SEAL]).run()
     log.info("worker stopped")

@@ -1,5 +1,289 @@
-"""Commands of ``rantai audit`` (see interfaces/cli/audit.py)."""
+"""``rantai audit checkpoint | verify | prove | check-proof | public-key``: the tamper-evident log.
+
+Exit codes other tools rely on: 0 all holds; 1 tampering found (the first
+line on stdout then starts with ``TAMPERED`` and names the first event that
+differs); 2 a usage error, a checkpoint or proof file that cannot be read, or
+no connection to the store.
+
+An inclusion proof is a JSON document (``rantai-inclusion-proof/1``) holding
+the checkpoint it is for, the stored row (its state encrypted: the proof
+reveals no personal data), the leaf's number and the RFC 9162 audit path in
+hex. ``rantai audit check-proof`` checks it with the checkpoint and the
+public key alone, without the store; any RFC 9162 implementation can too
+(the leaf is ``hex id \\n version \\n topic \\n`` + state, see projections/seal.py).
+"""
 
 from __future__ import annotations
 
-from interfaces.cli.audit import audit, keys  # noqa: F401
+import base64
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import psycopg
+import typer
+
+from domain.blast import Blast
+from domain.facility import Facility
+from domain.lot import Lot
+from domain.merkle import ProofError, inclusion_proof, leaf_hash, verify_inclusion
+from domain.session import VaccinationSession
+from domain.shipment import Shipment
+from domain.stock_ledger import StockLedger
+from domain.user import User
+from interfaces.cli import key_backup  # noqa: F401  (registers rantai keys backup / restore)
+from interfaces.cli.audit import audit
+from interfaces.settings import MissingSecrets, Settings, event_store_env
+from projections.checkpoints import (
+    BadCheckpoint,
+    Checkpoint,
+    UnreadableCheckpoint,
+    read,
+    read_verifier_key,
+    sign,
+    signing_key,
+    verifier_key,
+)
+from projections.seal import Leaf, SealStore, Sealer, leaf_of, open_seal
+from projections.seal_verify import Verifier, decrypter
+
+PROOF_FORMAT = "rantai-inclusion-proof/1"
+UNREACHABLE = (psycopg.Error, sqlite3.Error)  # no connection, or no event store there
+
+CheckpointFile = Annotated[Path | None, typer.Option("--checkpoint", help="A checkpoint note kept by an auditor")]
+KeyFile = Annotated[Path | None, typer.Option("--key", help="The log's public (verifier) key, from "
+                                                            "`rantai audit public-key`")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print ``message`` (plain: first line on stdout for code 1, stderr otherwise); the exit to raise."""
+    typer.echo(message, err=code != 1)
+    return typer.Exit(code)
+
+
+def settings() -> Settings:
+    from interfaces.bootstrap import default_settings
+
+    return default_settings()
+
+
+@contextmanager
+def seal_store() -> Iterator[tuple[SealStore, dict[str, str]]]:
+    """The seal of the configured store; no keys, a wrong URL or no connection end the command (exit 2)."""
+    try:
+        env = event_store_env(settings())
+    except (MissingSecrets, ValueError) as error:
+        raise fail(str(error)) from None
+    store = open_seal(env)
+    try:
+        store.create_tables()
+        yield store, env
+    except UNREACHABLE as error:
+        raise fail(f"The event store cannot be read: no connection, or no 'rantai db init' yet "
+                   f"({type(error).__name__}).") from None
+    finally:
+        store.close()
+
+
+def private_key():  # -> Ed25519PrivateKey
+    seed = settings().checkpoint_key
+    if not seed:
+        raise fail("RANTAI_CHECKPOINT_KEY is not set: run 'rantai db init' (it adds one to var/secrets.env), "
+                   "or restore the keys with 'rantai keys restore'.")
+    try:
+        return signing_key(seed)
+    except BadCheckpoint as error:
+        raise fail(str(error)) from None
+
+
+def public_key(file: Path | None):  # -> (name, Ed25519PublicKey)
+    """The verifier key in ``file``, or the configured signing key's."""
+    if file is None:
+        return settings().checkpoint_origin, private_key().public_key()
+    try:
+        return read_verifier_key(file.read_text())
+    except (OSError, UnicodeDecodeError, BadCheckpoint) as error:
+        raise fail(f"The public key {file} cannot be read: {error}") from None
+
+
+def read_checkpoint(file: Path, key) -> Checkpoint:
+    """The checkpoint in ``file``: unreadable -> exit 2; a signature that does not verify -> TAMPERED, exit 1."""
+    try:
+        return read(file.read_text(), *key)
+    except (OSError, UnicodeDecodeError, UnreadableCheckpoint) as error:
+        raise fail(f"The checkpoint {file} cannot be read: {error}") from None
+    except BadCheckpoint as error:
+        raise fail(f"TAMPERED: the checkpoint {file}: {error}", 1) from None
+
+
+def issue_checkpoint(store: SealStore) -> Checkpoint:
+    """Seal the log to its end and sign (and store) a checkpoint of it."""
+    key, origin = private_key(), settings().checkpoint_origin
+    sealer = Sealer(store)
+    size = sealer.seal()
+    checkpoint = sign(origin, size, sealer.root(size), key)
+    store.add_checkpoint(size, checkpoint.root, checkpoint.note, datetime.now(UTC).isoformat())
+    return checkpoint
+
+
+@audit.command("checkpoint")
+def checkpoint(out: Annotated[Path | None, typer.Option("--out", help="Write it here (default: stdout)")] = None,
+               ) -> None:
+    """Seal the log to its end and write a signed checkpoint (size and root hash) for an auditor to keep."""
+    with seal_store() as (store, _):
+        note = issue_checkpoint(store).note
+    if out is None:
+        typer.echo(note, nl=False)
+        return
+    try:
+        out.write_text(note)
+    except OSError as error:
+        raise fail(f"Cannot write {out}: {error.strerror}") from None
+
+
+@audit.command("public-key")
+def public_key_command(out: Annotated[Path | None, typer.Option("--out", help="Write it here too")] = None,
+                       ) -> None:
+    """The key checkpoints are signed with, as a verifier key to publish beside them."""
+    name, public = settings().checkpoint_origin, private_key().public_key()
+    text = verifier_key(name, public) + "\n"
+    typer.echo(text, nl=False)
+    if out is not None:
+        out.write_text(text)
+
+
+@audit.command("verify")
+def verify(brought: CheckpointFile = None, key_file: KeyFile = None) -> None:
+    """Recompute the tree from the stored rows and compare it with the sealed tree and every checkpoint.
+
+    Exit 0: everything holds. Exit 1: tampering (the first line names the first event that
+    differs). Exit 2: usage, an unreadable checkpoint file, or no connection."""
+    key = public_key(key_file) if key_file or settings().checkpoint_key else None
+    if brought is not None and key is None:
+        raise fail("No public key to check the checkpoint with: give --key FILE.")
+    with seal_store() as (store, env):
+        kept = read_checkpoint(brought, key) if brought is not None else None
+        try:
+            report = Verifier(store, decrypter(env), key).verify(kept)
+        except BadCheckpoint as error:  # stored checkpoints but no key to check them
+            raise fail(str(error)) from None
+    if not report.clean:
+        raise fail("\n".join(report.lines()), 1)
+    typer.echo(f"OK: {report.rows} events; {report.sealed} sealed, their tree matches; "
+               f"{report.checkpoints} checkpoint(s) hold; root {report.root.hex()}")
+    if kept is not None:
+        how = (f"a consistency proof of {len(report.consistency)} hashes"
+               if report.consistency is not None else "recomputing its root from the rows")
+        typer.echo(f"The log extends the checkpoint of size {kept.size} ({how}).")
+
+
+def originator(kind: str, ids: list[str]) -> UUID:
+    """An aggregate's id from what history names it by; anything else ends the command (exit 2)."""
+    makers: dict[str, tuple[int, Any]] = {
+        "shipment": (1, Shipment.id_for), "lot": (2, Lot.id_for), "stock": (1, StockLedger.id_for),
+        "recipient": (1, UUID), "session": (2, lambda f, d: VaccinationSession.id_for(f, date.fromisoformat(d))),
+        "blast": (1, UUID), "user": (1, User.id_for), "facility": (1, Facility.id_for),
+    }
+    if kind not in makers:
+        raise fail(f"Unknown kind {kind!r}: choose one of {', '.join(makers)}.")
+    count, make = makers[kind]
+    if len(ids) != count:
+        raise fail(f"{kind} takes {count} id(s) before the version.")
+    try:
+        return make(*ids)
+    except ValueError:
+        raise fail(f"That is not a {kind} id (a recipient or blast id is a UUID, a day is YYYY-MM-DD).") from None
+
+
+@audit.command("prove")
+def prove(kind: Annotated[str, typer.Argument(help="shipment, lot, stock, recipient, session, blast, user")],
+          ids_and_version: Annotated[list[str], typer.Argument(help="ID... VERSION", metavar="ID... VERSION")],
+          brought: CheckpointFile = None, key_file: KeyFile = None,
+          out: Annotated[Path | None, typer.Option("--out", help="Write the proof here (default: stdout)")] = None,
+          ) -> None:
+    """An inclusion proof of one stored event, for the latest checkpoint (or the one given)."""
+    *ids, version_text = ids_and_version
+    if not version_text.isdigit():
+        raise fail("The last argument is the event's version (a number).")
+    aggregate_id = originator(kind, ids).hex
+    with seal_store() as (store, _):
+        Sealer(store).seal()
+        leaf = store.leaf_of_event(aggregate_id, int(version_text))
+        if leaf is None:
+            raise fail(f"No sealed event {version_text} of that {kind}.", 1)
+        checkpoint = read_checkpoint(brought, public_key(key_file)) if brought else latest_checkpoint(store, leaf)
+        if leaf.index >= checkpoint.size:
+            raise fail(f"The checkpoint of size {checkpoint.size} predates that event (leaf {leaf.index}).")
+        proof = proof_document(store, leaf, checkpoint)
+    text = json.dumps(proof, indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text)
+
+
+def latest_checkpoint(store: SealStore, leaf: Leaf) -> Checkpoint:
+    stored = store.checkpoints()
+    if stored and stored[-1][0] > leaf.index:
+        return read(stored[-1][2], settings().checkpoint_origin, private_key().public_key())
+    return issue_checkpoint(store)
+
+
+def proof_document(store: SealStore, leaf: Leaf, checkpoint: Checkpoint) -> dict[str, Any]:
+    rows = store.rows(leaf.notification_id - 1, 1)
+    if not rows or rows[0][0] != leaf.notification_id or leaf_hash(leaf_of(rows[0])) != leaf.hash:
+        raise fail(f"TAMPERED: the stored row at log position {leaf.notification_id} is not the sealed one "
+                   "(run rantai audit verify)", 1)
+    row = rows[0]
+    return {
+        "format": PROOF_FORMAT,
+        "checkpoint": checkpoint.note,
+        "tree_size": checkpoint.size,
+        "leaf_index": leaf.index,
+        "event": {"log_position": row[0], "originator_id": row[1], "version": row[2], "topic": row[3],
+                  "state": base64.b64encode(row[4]).decode()},
+        "leaf_hash": leaf.hash.hex(),
+        "path": [h.hex() for h in inclusion_proof(leaf.index, checkpoint.size, store.node)],
+    }
+
+
+@audit.command("check-proof")
+def check_proof(
+    proof_file: Annotated[Path, typer.Option("--proof", help="A proof from `rantai audit prove`")],
+    key_file: Annotated[Path, typer.Option("--key", help="The log's published verifier key")],
+    brought: CheckpointFile = None,
+) -> None:
+    """Check an inclusion proof with a checkpoint and the public key alone (no store needed).
+
+    Without --checkpoint, the checkpoint inside the proof is used (its signature still checked)."""
+    key = public_key(key_file)
+    try:
+        proof = json.loads(proof_file.read_text())
+        event = proof["event"]
+        row = (int(event["log_position"]), str(event["originator_id"]), int(event["version"]),
+               str(event["topic"]), base64.b64decode(event["state"], validate=True))
+        index, size = int(proof["leaf_index"]), int(proof["tree_size"])
+        path = [bytes.fromhex(h) for h in proof["path"]]
+        note = brought.read_text() if brought else str(proof["checkpoint"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        raise fail(f"The proof cannot be read ({type(error).__name__}).") from None
+    try:
+        checkpoint = read(note, *key)
+    except UnreadableCheckpoint as error:
+        raise fail(f"The checkpoint cannot be read: {error}") from None
+    except BadCheckpoint as error:
+        raise fail(f"TAMPERED: {error}", 1) from None
+    if checkpoint.size != size:
+        raise fail(f"The proof is for a log of {size} events, the checkpoint for {checkpoint.size}: ask for a "
+                   "proof against this checkpoint (rantai audit prove … --checkpoint FILE).")
+    try:
+        verify_inclusion(index, size, leaf_hash(leaf_of(row)), path, checkpoint.root)
+    except ProofError as error:
+        raise fail(f"TAMPERED: the proof does not hold: {error}", 1) from None
+    typer.echo(f"OK: event {row[2]} of aggregate {UUID(hex=row[1])} (log position {row[0]}) is leaf {index} "
+               f"of the log of {size} events signed by {key[0]}.")
