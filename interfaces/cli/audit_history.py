@@ -179,10 +179,13 @@ def replay_command(
     with campaign() as app:
         live = open_read_models(settings)
         try:
-            with progress_bar() as bar:
-                task = bar.add_task("replay", total=app.recorder.max_notification_id() or 0, note="")
-                result = replay_and_compare(app, event_store_env(settings), live,
-                                            lambda done, end: bar.update(task, completed=done, total=end))
+            if as_json:  # stdout is the JSON alone
+                result = replay_and_compare(app, event_store_env(settings), live)
+            else:
+                with progress_bar() as bar:
+                    task = bar.add_task("replay", total=app.recorder.max_notification_id() or 0, note="")
+                    result = replay_and_compare(app, event_store_env(settings), live,
+                                                lambda done, end: bar.update(task, completed=done, total=end))
         finally:
             for model in live.values():
                 model.view.datastore.close()
@@ -195,7 +198,7 @@ def replay_command(
             state = "[green]same[/green]" if not found else f"[red]{len(found)} rows differ[/red]"
             console.print(f"{name}: position {result.positions[name]}, {result.events[name]} events replayed: {state}")
             for difference in found[:LIMIT]:
-                console.print(f"  {escape(str(difference))}", highlight=False)
+                console.print(f"  {escape(str(difference))}", highlight=False, soft_wrap=True)
             if len(found) > LIMIT:
                 console.print(f"  … and {len(found) - LIMIT} more (--json lists them all)")
         console.print("[green]Every read model agrees with its rebuild.[/green]" if result.clean else
