@@ -298,11 +298,8 @@ class PostgresSeal(SealStore):
             for purpose in ("events", "snapshots"):
                 target = self.table(f"{self.application}_{purpose}")
                 cursor.execute(f"DROP TRIGGER IF EXISTS rantai_append_only ON {target}")
-                cursor.execute(f"CREATE TRIGGER rantai_append_only BEFORE UPDATE OR DELETE ON {target} "
-                               f"FOR EACH ROW EXECUTE FUNCTION {function}()")
-                cursor.execute(f"DROP TRIGGER IF EXISTS rantai_append_only_truncate ON {target}")
-                cursor.execute(f"CREATE TRIGGER rantai_append_only_truncate BEFORE TRUNCATE ON {target} "
-                               f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()")
+                cursor.execute(f"CREATE TRIGGER rantai_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {target} "
+                               f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()")  # fires even on no rows
 
 
 def open_seal(env: dict[str, str], application: str = "campaign") -> SealStore:

@@ -1,0 +1,100 @@
+"""Inclusion proofs an outsider checks with a checkpoint and the public key
+alone; PostgreSQL's append-only triggers; the exit codes other tools rely on."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from interfaces.cli.main import app as cli
+from projections.checkpoints import new_signing_key
+from tests.conftest import POSTGRES_URL
+
+KEY = new_signing_key()
+
+
+@pytest.fixture
+def sealed(rantai, chain, monkeypatch, tmp_path):
+    monkeypatch.setenv("RANTAI_CHECKPOINT_KEY", KEY)
+    chain.release("CV001", 500)
+    sscc = chain.ship("BIOFARMA", "32", ("CV001", 40))
+    chain.receive_all(sscc)
+    assert rantai("audit", "public-key", "--out", str(tmp_path / "key.pub")).exit_code == 0
+    return rantai, chain, sscc, tmp_path
+
+
+def test_an_outsider_checks_an_inclusion_proof_with_the_checkpoint_and_key_alone(sealed) -> None:
+    rantai, chain, sscc, tmp = sealed
+    # Given an auditor's checkpoint, and a proof of the shipment's receipt (its third event) for it
+    assert rantai("audit", "checkpoint", "--out", str(tmp / "kept.txt")).exit_code == 0
+    chain.release("CV002", 10)  # the log grows after the checkpoint
+    result = rantai("audit", "prove", "shipment", sscc, "3", "--checkpoint", str(tmp / "kept.txt"),
+                    "--out", str(tmp / "proof.json"))
+    assert result.exit_code == 0, result.output
+    proof = json.loads((tmp / "proof.json").read_text())
+    assert proof["event"]["version"] == 3 and "Received" in proof["event"]["topic"]
+    # When the outsider checks it (no store involved)
+    check = ["audit", "check-proof", "--proof", str(tmp / "proof.json"), "--key", str(tmp / "key.pub"),
+             "--checkpoint", str(tmp / "kept.txt")]
+    result = CliRunner().invoke(cli, check, env={"RANTAI_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    # Then
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"OK: event 3 of aggregate ") and "log position" in result.stdout
+    # and an altered event fails it
+    proof["event"]["state"] = proof["event"]["state"][:-4] + ("AAAA" if proof["event"]["state"][-4:] != "AAAA"
+                                                              else "BBBB")
+    (tmp / "proof.json").write_text(json.dumps(proof))
+    result = rantai(*check)
+    assert result.exit_code == 1 and result.stdout.startswith("TAMPERED"), result.output
+
+
+def test_a_proof_without_a_checkpoint_comes_with_a_new_one(sealed) -> None:
+    rantai, chain, sscc, tmp = sealed
+    result = rantai("audit", "prove", "shipment", sscc, "1", "--out", str(tmp / "proof.json"))
+    assert result.exit_code == 0, result.output
+    assert rantai("audit", "check-proof", "--proof", str(tmp / "proof.json"), "--key",
+                  str(tmp / "key.pub")).exit_code == 0
+    other_key = tmp / "other.pub"
+    other_key.write_text("someone+00000000+AQ" + "A" * 42 + "=\n")
+    assert rantai("audit", "check-proof", "--proof", str(tmp / "proof.json"), "--key", str(other_key)).exit_code == 2
+
+
+def test_prove_refuses_what_it_cannot_name(sealed) -> None:
+    rantai, _, sscc, _ = sealed
+    assert rantai("audit", "prove", "shipment", sscc, "99").exit_code == 1
+    assert rantai("audit", "prove", "shipment", sscc, "x").exit_code == 2
+    assert rantai("audit", "prove", "lot", "only-a-gtin", "1").exit_code == 2
+    assert rantai("audit", "prove", "planet", "earth", "1").exit_code == 2
+    assert rantai("audit", "prove", "recipient", "not-a-uuid", "1").exit_code == 2
+
+
+def test_verify_without_a_connection_exits_2(sealed, monkeypatch) -> None:
+    from interfaces.bootstrap import default_settings
+
+    rantai, *_ = sealed
+    monkeypatch.setenv("RANTAI_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/test")
+    default_settings.cache_clear()
+    result = rantai("audit", "verify")
+    assert result.exit_code == 2, result.output
+
+
+def test_postgres_event_tables_refuse_update_delete_and_truncate(settings, sealed) -> None:
+    if not settings.database_url.startswith("postgres"):
+        pytest.skip("triggers are PostgreSQL's (SQLite has no owner to refuse)")
+    rantai, chain, _, _ = sealed
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as db:
+        db.execute(f"SET search_path TO {settings.postgres_schema}")
+        for statement in ("UPDATE campaign_events SET state = state", "DELETE FROM campaign_events",
+                          "TRUNCATE campaign_events", "DELETE FROM campaign_snapshots"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+                db.execute(statement)
+        count = db.execute("SELECT count(*) FROM campaign_events").fetchone()[0]
+    # the library's own writes (LOCK TABLE ... IN EXCLUSIVE MODE, then INSERT) still go through
+    chain.receive_all(chain.ship("BIOFARMA", "31", ("CV001", 5)))
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as db:
+        db.execute(f"SET search_path TO {settings.postgres_schema}")
+        assert db.execute("SELECT count(*) FROM campaign_events").fetchone()[0] > count
+    assert rantai("audit", "verify").exit_code == 0
