@@ -54,7 +54,7 @@ def steps(document: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture
-def logistics(chain: ColdChain) -> dict[str, Any]:
+def journey(chain: ColdChain) -> dict[str, Any]:
     """CoronaVac lot CV001 from Bio Farma to Jawa Barat: a warm leg, a hand-over, a receipt
     with 5 vials rejected at VVM stage 3, then recounted; wastage at 32, corrected; a
     cancelled shipment; a Bio Farma lot that stays home; and at last CV001 recalled."""
@@ -87,9 +87,9 @@ def test_the_vendored_schema_is_gs1s_at_the_pinned_hash() -> None:
     assert json.loads(SCHEMA.read_text())["$id"] == "https://gs1.github.io/EPCIS/EPCIS-JSON-Schema.json"
 
 
-def test_a_shipments_document_validates_and_tells_its_journey(chain, logistics, validator) -> None:
+def test_a_shipments_document_validates_and_tells_its_journey(chain, journey, validator) -> None:
     # When
-    document = epcis_document(chain.app, OPERATOR, shipment=logistics["sscc"])
+    document = epcis_document(chain.app, OPERATOR, shipment=journey["sscc"])
     # Then
     assert schema_errors(validator, document) == []
     assert steps(document) == ["packing", "shipping", "transporting", "sensor_reporting",
@@ -97,7 +97,7 @@ def test_a_shipments_document_validates_and_tells_its_journey(chain, logistics, 
                                "receiving", "inspecting",  # the same, declared wrong by the recount...
                                "receiving", "inspecting"]  # ...and the recount
     packed, shipped, handed, warm, received, rejected, *_ = events(document)
-    label = f"https://id.gs1.org/00/{logistics['sscc']}"
+    label = f"https://id.gs1.org/00/{journey['sscc']}"
     lot = f"https://id.gs1.org/01/{CORONAVAC}/10/CV001"
     assert packed["parentID"] == label and packed["childQuantityList"] == [{"epcClass": lot, "quantity": 50}]
     assert shipped["epcList"] == [label] and shipped["disposition"] == "in_transit"
@@ -114,8 +114,8 @@ def test_a_shipments_document_validates_and_tells_its_journey(chain, logistics, 
     assert received["eventTimeZoneOffset"] == "+07:00" and received["eventTime"] == "2021-01-04T08:00:00.000Z"
 
 
-def test_a_corrected_receipt_is_an_error_declaration_naming_the_recount(chain, logistics, validator) -> None:
-    document = epcis_document(chain.app, OPERATOR, shipment=logistics["sscc"])
+def test_a_corrected_receipt_is_an_error_declaration_naming_the_recount(chain, journey, validator) -> None:
+    document = epcis_document(chain.app, OPERATOR, shipment=journey["sscc"])
     original, original_rejected, declared, declared_rejected, recount, recount_rejected = events(document)[4:]
     assert "errorDeclaration" not in original
     assert declared | {"errorDeclaration": None} == original | {"errorDeclaration": None}  # the same event again
@@ -127,7 +127,7 @@ def test_a_corrected_receipt_is_an_error_declaration_naming_the_recount(chain, l
     assert recount["recordTime"] > original["recordTime"]
 
 
-def test_a_lots_document_has_release_wastage_correction_and_recall(chain, logistics, validator) -> None:
+def test_a_lots_document_has_release_wastage_correction_and_recall(chain, journey, validator) -> None:
     document = epcis_document(chain.app, OPERATOR, gtin=CORONAVAC, lot="CV001")
     assert schema_errors(validator, document) == []
     found = steps(document)
@@ -149,7 +149,7 @@ def test_a_lots_document_has_release_wastage_correction_and_recall(chain, logist
     assert "BF001" not in json.dumps(document)
 
 
-def test_a_period_holds_the_events_of_those_days_only(chain, logistics, validator) -> None:
+def test_a_period_holds_the_events_of_those_days_only(chain, journey, validator) -> None:
     # Given: 3 January (release, packing, dispatch), 4 (hand-over... receipt), 5 (wastage, cancel), 6 (recall)
     document = epcis_document(chain.app, OPERATOR, first=date(2021, 1, 4), last=date(2021, 1, 5))
     assert schema_errors(validator, document) == []
@@ -159,10 +159,10 @@ def test_a_period_holds_the_events_of_those_days_only(chain, logistics, validato
     assert all(e["disposition"] != "recalled" for e in events(document))
 
 
-def test_a_document_that_breaks_the_standard_fails_the_schema(chain, logistics, validator) -> None:
+def test_a_document_that_breaks_the_standard_fails_the_schema(chain, journey, validator) -> None:
     """The schema check is real: the same document with a made-up step, a missing time
     offset or a quantity that is not a number is refused."""
-    document = epcis_document(chain.app, OPERATOR, shipment=logistics["sscc"])
+    document = epcis_document(chain.app, OPERATOR, shipment=journey["sscc"])
     for spoil in (lambda e: e.update(bizStep="teleporting"), lambda e: e.pop("eventTimeZoneOffset"),
                   lambda e: e["childQuantityList"][0].update(quantity="fifty")):
         spoiled = json.loads(json.dumps(document))
@@ -170,26 +170,26 @@ def test_a_document_that_breaks_the_standard_fails_the_schema(chain, logistics, 
         assert schema_errors(validator, spoiled), spoil
 
 
-def test_an_export_names_one_thing(chain, logistics) -> None:
+def test_an_export_names_one_thing(chain, journey) -> None:
     with pytest.raises(UnclearSelection):
         epcis_document(chain.app, OPERATOR)
     with pytest.raises(UnclearSelection):
-        epcis_document(chain.app, OPERATOR, shipment=logistics["sscc"], gtin=CORONAVAC, lot="CV001")
+        epcis_document(chain.app, OPERATOR, shipment=journey["sscc"], gtin=CORONAVAC, lot="CV001")
     with pytest.raises(UnclearSelection):
         epcis_document(chain.app, OPERATOR, first=date(2021, 1, 5), last=date(2021, 1, 4))
     with pytest.raises(UnclearSelection):
         fhir_bundle(chain.app, OPERATOR, recipient=nik(serial=1))  # a NIK is not an id
 
 
-def test_a_scoped_auditor_sees_only_its_own_facilities(chain, logistics) -> None:
+def test_a_scoped_auditor_sees_only_its_own_facilities(chain, journey) -> None:
     dki = Caller("auditor.dki", Role.AUDITOR, "31")
     with pytest.raises(Forbidden, match="only at 31 and below"):
-        epcis_document(chain.app, dki, shipment=logistics["sscc"])
+        epcis_document(chain.app, dki, shipment=journey["sscc"])
     document = epcis_document(chain.app, dki, gtin=CORONAVAC, lot="CV001")
     # the shipment cancelled on its way to 31 and the recall (every holder's business); nothing of 32's
     assert steps(document) == ["packing", "unpacking", "-"]
     with pytest.raises(Forbidden, match=r"Your account \(warehouse\) may not export"):
-        epcis_document(chain.app, Caller("gudang.jabar", Role.WAREHOUSE, "32"), shipment=logistics["sscc"])
+        epcis_document(chain.app, Caller("gudang.jabar", Role.WAREHOUSE, "32"), shipment=journey["sscc"])
 
 
 # FHIR

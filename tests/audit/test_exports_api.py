@@ -8,14 +8,14 @@ import json
 from fhir.resources.R4B.bundle import Bundle
 
 from application.logistics import NATIONAL_WAREHOUSE
-from tests.audit.test_exports import PUSKESMAS, doses, events, logistics, schema_errors, validator  # noqa: F401
+from tests.audit.test_exports import PUSKESMAS, doses, events, journey, schema_errors, validator  # noqa: F401
 from tests.api.conftest import accounts, api  # noqa: F401
 from tests.scenario import CORONAVAC, nik
 
 
-def test_the_api_answers_an_auditor_with_a_valid_epcis_document(api, accounts, chain, logistics,  # noqa: F811
+def test_the_api_answers_an_auditor_with_a_valid_epcis_document(api, accounts, chain, journey,  # noqa: F811
                                                                validator) -> None:  # noqa: F811
-    answer = api.get("/audit/export/epcis", params={"shipment": logistics["sscc"]}, headers=accounts("auditor"))
+    answer = api.get("/audit/export/epcis", params={"shipment": journey["sscc"]}, headers=accounts("auditor"))
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("application/ld+json")
     assert schema_errors(validator, answer.json()) == []
@@ -26,9 +26,9 @@ def test_the_api_answers_an_auditor_with_a_valid_epcis_document(api, accounts, c
     assert {e["eventID"] for e in events(by_lot.json())} <= {e["eventID"] for e in events(period.json())}
 
 
-def test_the_api_refuses_a_selection_it_cannot_read_with_a_422(api, accounts, chain, logistics) -> None:  # noqa: F811
+def test_the_api_refuses_a_selection_it_cannot_read_with_a_422(api, accounts, chain, journey) -> None:  # noqa: F811
     auditor = accounts("auditor")
-    for params in ({}, {"gtin": CORONAVAC}, {"shipment": logistics["sscc"], "from": "2021-01-03", "to": "2021-01-04"},
+    for params in ({}, {"gtin": CORONAVAC}, {"shipment": journey["sscc"], "from": "2021-01-03", "to": "2021-01-04"},
                    {"from": "2021-01-05", "to": "2021-01-04"}, {"from": "2021-13-01", "to": "2021-01-04"},
                    {"shipment": "123456789012345678"}):
         answer = api.get("/audit/export/epcis", params=params, headers=auditor)
@@ -51,10 +51,10 @@ def test_the_api_gives_a_fhir_bundle_and_never_echoes_a_nik(api, accounts, chain
     assert refused.status_code == 403 and "may not export" in refused.json()["message"]
 
 
-def test_the_command_line_writes_an_epcis_document(rantai, chain, logistics, validator,  # noqa: F811
+def test_the_command_line_writes_an_epcis_document(rantai, chain, journey, validator,  # noqa: F811
                                                   tmp_path) -> None:
     out = tmp_path / "shipment.jsonld"
-    result = rantai("audit", "export", "epcis", "--shipment", logistics["sscc"], "--out", str(out))
+    result = rantai("audit", "export", "epcis", "--shipment", journey["sscc"], "--out", str(out))
     assert result.exit_code == 0, result.output
     assert schema_errors(validator, json.loads(out.read_text())) == []
     refused = rantai("audit", "export", "epcis", "--gtin", CORONAVAC)
