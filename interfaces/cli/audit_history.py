@@ -95,23 +95,25 @@ def history(
 
 
 def show_history(label: str, rows: list[dict[str, Any]]) -> None:
+    """One block per event (a table would fold its many columns past reading)."""
     from interfaces.cli.terminal import console
 
-    table = Table(title=f"History of {escape(label)} ({len(rows)} events)")
-    for column in ("pos", "v", "event", "occurred", "recorded (UTC)", "who", "where", "device", "key", "details"):
-        table.add_column(column, overflow="fold")
+    console.print(f"[bold]History of {escape(label)}[/bold] ({len(rows)} events)")
     for row in rows:
-        notes = []
+        console.print(f"[bold]v{row['version']} {row['event']}[/bold]  log position {row['position']}", highlight=False)
+        lines = [f"occurred {row['occurred_at'] or '?'} ({row['zone'] or '?'}), recorded {row['recorded_at']}",
+                 f"by {row['actor']} ({row['role'] or 'no role recorded'}) at {row['facility']}, "
+                 f"device {row['device']}"]
+        if row["idempotency_key"]:
+            lines.append(f"idempotency key {row['idempotency_key']} ({row['command']})")
         if row["corrects"]:
-            notes.append(f"corrects v{row['corrects']}")
+            lines.append(f"corrects v{row['corrects']}")
         if row["corrected_by"]:
-            notes.append("corrected by " + ", ".join(f"v{v}" for v in row["corrected_by"]))
-        details = ", ".join(f"{k}={v}" for k, v in row["data"].items())
-        table.add_row(str(row["position"]), str(row["version"]), row["event"], row["occurred_at"] or "",
-                      row["recorded_at"][:19], f"{row['actor']} ({row['role'] or '-'})", row["facility"],
-                      row["device"], row["idempotency_key"] or "",
-                      escape("; ".join([*notes, details[:200]])))
-    console.print(table)
+            lines.append("corrected by " + ", ".join(f"v{v}" for v in row["corrected_by"]))
+        details = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in row["data"].items())
+        lines.append(details if len(details) <= 400 else details[:400] + " …")
+        for line in lines:
+            console.print(f"    {escape(line)}", highlight=False, soft_wrap=True)
 
 
 def show_state(label: str, state: dict[str, Any]) -> None:

@@ -1,0 +1,164 @@
+"""An aggregate's state as of a version (with and without snapshots), and the 18:30 dashboard as of a past instant.
+
+    python -m bench.audit_asof [--database-url URL] [--scale 0.1] [--keep-schema bench_audit_jan2021]
+
+The store is the jan2021 scenario (``bench.projections.scenario_store``:
+generated once into a kept schema, reused by later runs).
+
+1. as of a version: the busiest stock card (most events) asked for at
+   ``--samples`` random versions, ``History.as_of_version`` (the library's
+   ``repository.get(id, version=v)``: the nearest snapshot at or below v, then
+   the events after it), p50/p99/max; then the same versions with the
+   snapshot store switched off (every event from version 1), for comparison;
+   and the occurred-time and recorded-time folds of the whole card, for
+   information. Target: p99 <= 5 ms with snapshots.
+2. the dashboard as of 18:30 WIB on 13 January: the funnel replayed into a
+   scratch read model (a scratch schema) with the events that had occurred by
+   then, and its panels read (totals, districts, hours), in seconds; the same
+   as of the log position it answers, for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+from rich.console import Console
+
+from application.history import History, Subject
+from bench.projections import scenario_store
+from bench.store import DEFAULT_URL, backend, machine, redacted, write_result
+from domain.stock_ledger import StockLedger
+from interfaces.as_of import Moment, funnel_figures, read_models_as_of
+from interfaces.bootstrap import open_campaign
+from interfaces.scenarios.jan2021 import at
+from interfaces.settings import event_store_env
+
+SCALE = 0.1
+KEEP = "bench_audit_jan2021"
+SAMPLES = 2000
+TARGET_P99_MS = 5.0
+say = Console(stderr=True).log
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def timings(values: list[float]) -> dict[str, float]:
+    return {"p50": round(percentile(values, 50), 3), "p99": round(percentile(values, 99), 3),
+            "max": round(max(values), 3), "samples": len(values)}
+
+
+def busiest_card(app: Any) -> Subject:
+    """The stock card with the most events (one query over the log's table: bench only)."""
+    recorder: Any = app.recorder
+    postgres = backend_of(app) == "postgres"
+    table = f'"{recorder.datastore.schema}".{recorder.events_table_name}' if postgres else recorder.events_table_name
+    mark = "%s" if postgres else "?"
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(f"SELECT originator_id, max(originator_version) AS v FROM {table} WHERE topic LIKE {mark} "
+                       "GROUP BY originator_id ORDER BY v DESC LIMIT 1", (get_topic(StockLedger) + ".%",))
+        row = cursor.fetchone()
+    ledger = app.repository.get(UUID(str(row["originator_id"])))
+    return Subject("stock", (ledger.facility,), ledger.id, (ledger.facility,), False)
+
+
+def backend_of(app: Any) -> str:
+    return "postgres" if type(app.recorder).__module__ == "eventsourcing.postgres" else "sqlite"
+
+
+def as_of_version(app: Any, samples: int) -> dict[str, Any]:
+    history = History(app)
+    subject = busiest_card(app)
+    latest = app.repository.get(subject.aggregate_id).version
+    rng = random.Random(12)
+    versions = [rng.randint(1, latest) for _ in range(samples)]
+    say(f"as of a version: stock card {subject.key[0]} ({latest} events), {samples} random versions")
+    found = {}
+    for label, snapshots in (("with_snapshots", app.repository.snapshot_store), ("without_snapshots", None)):
+        kept = app.repository.snapshot_store
+        app.repository.snapshot_store = snapshots
+        try:
+            history.as_of_version(subject, latest)  # warm
+            spent = []
+            for version in versions:
+                start = time.perf_counter()
+                state = history.as_of_version(subject, version)
+                spent.append((time.perf_counter() - start) * 1000)
+                assert state.version == version
+        finally:
+            app.repository.snapshot_store = kept
+        found[label] = timings(spent)
+        say(f"  {label}: p50 {found[label]['p50']} ms, p99 {found[label]['p99']} ms")
+    folds = {}
+    for label, fold in (("occurred_fold_ms", history.as_of_occurred), ("recorded_fold_ms", history.as_of_recorded)):
+        spent = []
+        for _ in range(5):
+            start = time.perf_counter()
+            fold(subject, datetime.now(UTC))
+            spent.append((time.perf_counter() - start) * 1000)
+        folds[label] = round(min(spent), 1)
+    return {"aggregate": f"stock card {subject.key[0]}", "events": latest, **found, "whole_card": folds,
+            "target_p99_ms": TARGET_P99_MS, "met": found["with_snapshots"]["p99"] <= TARGET_P99_MS}
+
+
+def dashboard_at_1830(app: Any, env: dict[str, str]) -> dict[str, Any]:
+    instant = at(13, 18.5)
+    say(f"the dashboard as of {instant.isoformat()} (occurred), the funnel replayed into a scratch schema")
+    start = time.perf_counter()
+    with read_models_as_of(app, env, Moment(occurred=instant), ["funnel"]) as models:
+        replayed = time.perf_counter() - start
+        figures = funnel_figures(models)
+    occurred_seconds = time.perf_counter() - start
+    position = figures["position"]["notification_id"]
+    start = time.perf_counter()
+    with read_models_as_of(app, env, Moment(position=position), ["funnel"]) as models:
+        by_position = funnel_figures(models)
+    position_seconds = time.perf_counter() - start
+    totals = figures["totals"]
+    say(f"  {occurred_seconds:.1f} s (replay {replayed:.1f} s): registered {totals['registered']:,} "
+        f"of {totals['targeted']:,} targeted")
+    return {"instant": instant.isoformat(), "seconds": round(occurred_seconds, 2), "replay_seconds": round(replayed, 2),
+            "log_events": app.recorder.max_notification_id() or 0, "registered": totals["registered"],
+            "targeted": totals["targeted"], "sms_sent": totals["sms_sent"],
+            "as_of_position": {"position": position, "seconds": round(position_seconds, 2),
+                               "same_totals": by_position["totals"]["registered"] <= totals["registered"]}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--scale", type=float, default=SCALE)
+    parser.add_argument("--keep-schema", default=KEEP)
+    parser.add_argument("--samples", type=int, default=SAMPLES)
+    args = parser.parse_args()
+    keep = args.keep_schema if backend(args.database_url) == "postgres" else None
+    with scenario_store(args.database_url, args.scale, keep) as (found, store):
+        app = open_campaign(found)
+        try:
+            versions = as_of_version(app, args.samples)
+            dashboard = dashboard_at_1830(app, event_store_env(found))
+        finally:
+            app.close()
+    name = backend(args.database_url)
+    summary = (f"{name}: stock card of {versions['events']} events as of a version p99 "
+               f"{versions['with_snapshots']['p99']} ms with snapshots ({versions['without_snapshots']['p99']} ms "
+               f"without; target ≤ {TARGET_P99_MS} ms: {'met' if versions['met'] else 'NOT met'}); the 18:30 "
+               f"dashboard as of 13 January over {dashboard['log_events']:,} events: {dashboard['seconds']} s")
+    result = {"benchmark": "audit_asof", "date": datetime.now(UTC).isoformat(timespec="seconds"), "backend": name,
+              "database": redacted(args.database_url), "machine": machine(), "scenario": store,
+              "as_of_version": versions, "dashboard_1830": dashboard, "summary": summary}
+    print(summary)
+    print(f"written to {write_result(result)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
