@@ -25,8 +25,8 @@ from eventsourcing.utils import get_topic
 
 from application.access import Caller
 from application.campaign import Campaign
-from application.errors import ApplicationError
 from application.identifiers import parse_gtin, parse_sscc
+from domain.errors import OutOfBounds
 from domain.lot import Lot
 from domain.recipient import Recipient
 from domain.shipment import Shipment
@@ -45,8 +45,8 @@ PAGE = 1000
 EXPORT_PURPOSE = "FHIR Immunization export"
 
 
-class ChooseOneSelection(ApplicationError):
-    """An export names one thing: a shipment, a lot or a period (facility, person...)."""
+class UnclearSelection(OutOfBounds):
+    """An export names one thing, in a form it can read (malformed input: 422)."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ class Exports:
         ``last``, with each person's NIK; records that each person's data was exported."""
         self.app.check_role(caller, "export_fhir")
         if (facility is None) == (recipient is None):
-            raise ChooseOneSelection("Name either a facility or one recipient (its id, never a NIK).")
+            raise UnclearSelection("Name either a facility or one recipient (its id, never a NIK).")
         if facility is not None:
             self.app.get_facility(facility)
             self.app.check_readable(caller, "export_fhir", facility)

@@ -9,16 +9,11 @@ from uuid import UUID
 
 from application.access import Caller
 from application.campaign import Campaign
-from application.exports import Exports
-from domain.errors import OutOfBounds
+from application.exports import Exports, UnclearSelection
 from interfaces.exports import epcis, fhir
 
 EPCIS_MEDIA_TYPE = "application/ld+json"
 FHIR_MEDIA_TYPE = "application/fhir+json"
-
-
-class UnclearSelection(OutOfBounds):
-    """An export names one thing, in a form it can read."""
 
 
 def epcis_document(campaign: Campaign, caller: Caller, *, shipment: str | None = None, gtin: str | None = None,

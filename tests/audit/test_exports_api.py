@@ -47,6 +47,9 @@ def test_the_api_gives_a_fhir_bundle_and_never_echoes_a_nik(api, accounts, chain
         nik(serial=1), nik(serial=2)}
     wrong = api.get("/audit/export/fhir", params={"recipient": nik(serial=1)}, headers=accounts("auditor"))
     assert wrong.status_code == 422 and nik(serial=1) not in wrong.text
+    both = api.get("/audit/export/fhir", params={"facility": PUSKESMAS, "recipient": "0" * 32},
+                   headers=accounts("auditor"))
+    assert both.status_code == 422 and "either a facility or one recipient" in both.json()["message"]
     refused = api.get("/audit/export/fhir", params={"facility": PUSKESMAS}, headers=accounts("vaksinator"))
     assert refused.status_code == 403 and "may not export" in refused.json()["message"]
 
