@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         api.state.limits = limits(config)
         api.state.gateway_secret = config.gateway_secret
         api.state.secure_cookies = config.secure_cookies
+        api.state.resolver = config.gs1_resolver.rstrip("/")
         api.state.csrf_secret = hashlib.sha256(b"rantai-csrf:" + (config.cipher_key or "").encode()).digest()
         embedded = config.database_url.startswith("sqlite")
         with BackgroundFollowers(api.state.campaign, api.state.read_models) if embedded else nullcontext():

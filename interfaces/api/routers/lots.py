@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from application.access import Caller
+from application.campaign import Campaign
 from application.errors import LotNotFound
 from application.people import mask_name, mask_phone
 from interfaces.api.params import MAX_OFFSET
@@ -15,6 +17,8 @@ from interfaces.api.params import MAX_OFFSET
 from interfaces.api.deps import CallerDep, CampaignDep
 from interfaces.api.models import CommandResult, Reason
 from interfaces.api.routers.stock import GtinPath, LotPath
+from interfaces.scanner import drawing, labels
+from interfaces.scanner.drawing import Drawing
 
 router = APIRouter(prefix="/lots", tags=["stock"])
 
@@ -136,3 +140,47 @@ def recall(gtin: GtinPath, lot_number: LotPath, body: StatusChange, campaign: Ca
            caller: CallerDep) -> CommandResult:
     """Recall the lot everywhere at once: it can travel only back towards Bio Farma."""
     return CommandResult(**vars(campaign.recall_lot(gtin, lot_number, body.reason, caller, body.reference)))
+
+
+# Labels for a lot's boxes and vials: GS1 Digital Link QR (GTIN, lot, expiry, a serial) and the same in words.
+
+Serialised = Annotated[bool, Query(description="A fresh random serial (AI 21) on each label, as on Bio Farma's vials")]
+
+
+def _lot_cards(gtin: str, lot_number: str, count: int, serial: bool, campaign: Campaign,
+               caller: Caller) -> list[labels.LotCard]:
+    campaign.check_readable(caller, "print_lot_labels")
+    return labels.lot_cards(campaign, gtin, lot_number, count, serial)
+
+
+def _one_label(gtin: str, lot_number: str, serial: bool, request: Request, campaign: Campaign,
+               caller: Caller) -> Drawing:
+    """One lot label, 70 x 37 mm."""
+    card = _lot_cards(gtin, lot_number, 1, serial, campaign, caller)[0]
+    return labels.lot_label(card, request.app.state.resolver)
+
+
+@router.get("/{gtin}/{lot_number:path}/label.png", response_class=Response,
+            responses={200: {"content": {"image/png": {}}}})
+def lot_label_png(gtin: GtinPath, lot_number: LotPath, request: Request, campaign: CampaignDep, caller: CallerDep,
+                  serial: Serialised = True) -> Response:
+    drawn = _one_label(gtin, lot_number, serial, request, campaign, caller)
+    return Response(drawing.png(drawn), media_type="image/png")
+
+
+@router.get("/{gtin}/{lot_number:path}/label.svg", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}}}})
+def lot_label_svg(gtin: GtinPath, lot_number: LotPath, request: Request, campaign: CampaignDep, caller: CallerDep,
+                  serial: Serialised = True) -> Response:
+    drawn = _one_label(gtin, lot_number, serial, request, campaign, caller)
+    return Response(drawing.svg(drawn), media_type="image/svg+xml")
+
+
+@router.get("/{gtin}/{lot_number:path}/labels.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}})
+def lot_labels_pdf(gtin: GtinPath, lot_number: LotPath, request: Request, campaign: CampaignDep, caller: CallerDep,
+                   count: Annotated[int, Query(ge=1, le=1000, description="How many labels (one per box or vial)")] = 1,
+                   serial: Serialised = True) -> Response:
+    """A4 sheets of ``count`` lot labels (24 a page), each with its own serial unless ``serial=false``."""
+    cards = _lot_cards(gtin, lot_number, count, serial, campaign, caller)
+    return Response(labels.lot_pdf(cards, request.app.state.resolver), media_type="application/pdf")

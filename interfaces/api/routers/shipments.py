@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from application.access import Caller
 from application.campaign import Campaign
@@ -60,20 +60,25 @@ def show(sscc: Sscc, campaign: CampaignDep, caller: CallerDep) -> ShipmentPublic
 
 
 @router.get("/{sscc}/label.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
-def label(sscc: Sscc, campaign: CampaignDep, caller: CallerDep) -> Response:
+def label(sscc: Sscc, request: Request, campaign: CampaignDep, caller: CallerDep) -> Response:
     """The shipment's label, 105 x 74 mm at 300 dpi: QR, SSCC, from and to, the lots, the packing date."""
-    return Response(drawing.png(labels.shipment_label(_card(sscc, campaign, caller))), media_type="image/png")
+    drawn = labels.shipment_label(_card(sscc, campaign, caller), request.app.state.resolver)
+    return Response(drawing.png(drawn), media_type="image/png")
 
 
 @router.get("/{sscc}/label.svg", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
-def label_svg(sscc: Sscc, campaign: CampaignDep, caller: CallerDep) -> Response:
-    return Response(drawing.svg(labels.shipment_label(_card(sscc, campaign, caller))), media_type="image/svg+xml")
+def label_svg(sscc: Sscc, request: Request, campaign: CampaignDep, caller: CallerDep) -> Response:
+    drawn = labels.shipment_label(_card(sscc, campaign, caller), request.app.state.resolver)
+    return Response(drawing.svg(drawn), media_type="image/svg+xml")
 
 
 @router.get("/{sscc}/label.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
-def label_pdf(sscc: Sscc, campaign: CampaignDep, caller: CallerDep) -> Response:
-    """An A4 sheet of the shipment's label (8 a page)."""
-    return Response(labels.shipment_pdf([_card(sscc, campaign, caller)]), media_type="application/pdf")
+def label_pdf(sscc: Sscc, request: Request, campaign: CampaignDep, caller: CallerDep,
+              copies: Annotated[int, Query(ge=1, le=100, description="Labels on the sheet (one per box)")] = 1,
+              ) -> Response:
+    """An A4 sheet of the shipment's label (8 a page; ``copies`` for a shipment of several boxes)."""
+    card = _card(sscc, campaign, caller)
+    return Response(labels.shipment_pdf([card] * copies, request.app.state.resolver), media_type="application/pdf")
 
 
 def _card(sscc: str, campaign: Campaign, caller: Caller) -> labels.ShipmentCard:

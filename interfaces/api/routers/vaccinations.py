@@ -6,13 +6,16 @@ from datetime import date
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
+from application.access import Caller
+from application.campaign import Campaign
 from application.people import mask_name, mask_nik, mask_phone
 from domain.recipient import ScreeningResult, Severity
 from interfaces.api.deps import CallerDep, CampaignDep, KeyDep
 from interfaces.api.models import CommandResult, FacilityCode, Gtin, LongText, LotNumber, Reason
+from interfaces.scanner import drawing, labels
 
 router = APIRouter(prefix="/tickets", tags=["vaccination"])
 
@@ -100,3 +103,21 @@ class DoseVoid(BaseModel):
 def void_dose(ticket: Ticket, body: DoseVoid, campaign: CampaignDep, caller: CallerDep) -> CommandResult:
     """A dose recorded on the wrong ticket (``ticket``: the one that dose issued) is voided."""
     return CommandResult(**vars(campaign.void_dose(ticket, body.reason, caller)))
+
+
+# The ticket reprinted at the desk: its code as QR and in letters, the puskesmas and the day; never the NIK.
+
+def _ticket_card(ticket: str, campaign: Campaign, caller: Caller) -> labels.TicketCard:
+    campaign.ticket_for(ticket, caller)  # desk staff of the puskesmas it is booked at
+    return labels.ticket_card(campaign, ticket)
+
+
+@router.get("/{ticket}/label.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
+def ticket_png(ticket: Ticket, campaign: CampaignDep, caller: CallerDep) -> Response:
+    return Response(drawing.png(labels.ticket_label(_ticket_card(ticket, campaign, caller))), media_type="image/png")
+
+
+@router.get("/{ticket}/label.svg", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
+def ticket_svg(ticket: Ticket, campaign: CampaignDep, caller: CallerDep) -> Response:
+    drawn = labels.ticket_label(_ticket_card(ticket, campaign, caller))
+    return Response(drawing.svg(drawn), media_type="image/svg+xml")
