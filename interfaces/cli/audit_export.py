@@ -2,13 +2,14 @@
 
 Fixed interface: ``rantai audit export epcis (--shipment SSCC | --gtin GTIN --lot LOT |
 --from DAY --to DAY) [--out FILE]`` and ``rantai audit export fhir (--facility CODE |
---recipient ID) [--from DAY] [--to DAY] [--out FILE]``. The document goes to FILE or
+--recipient ID | --nik-stdin) [--from DAY] [--to DAY] [--out FILE]``. The document goes to FILE or
 stdout; a FHIR export names people by NIK and is recorded as a read of their data.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -47,10 +48,13 @@ def epcis(
 def fhir(
     facility: str = typer.Option(None, help="Doses given at this facility"),
     recipient: str = typer.Option(None, help="Doses of one person, by id (never a NIK)"),
+    nik_stdin: bool = typer.Option(False, "--nik-stdin", help="Doses of one person, the NIK read from stdin"),
     first: datetime = FROM, last: datetime = TO, out: Path = OUT,
 ) -> None:
     """A FHIR R4 bundle of Immunization resources (SATUSEHAT's shape), the patient by NIK."""
     with campaign() as app:
+        if nik_stdin:  # a NIK never on a command line (shell history, the process list)
+            recipient = app.find_by_nik(sys.stdin.readline().strip()).id.hex
         bundle = fhir_bundle(app, operator(), facility=facility, recipient=recipient, first=day(first), last=day(last))
     write(bundle, out, f"{len(bundle['entry'])} immunizations")
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 
 from fhir.resources.R4B.bundle import Bundle
+from typer.testing import CliRunner
 
 from application.logistics import NATIONAL_WAREHOUSE
+from interfaces.cli.main import app as cli
 from tests.audit.test_exports import PUSKESMAS, doses, events, journey, schema_errors, validator  # noqa: F401
 from tests.api.conftest import accounts, api  # noqa: F401
 from tests.scenario import CORONAVAC, nik
@@ -71,3 +73,6 @@ def test_the_command_line_writes_a_fhir_bundle(rantai, chain, doses) -> None:  #
     result = rantai("audit", "export", "fhir", "--facility", PUSKESMAS, "--from", "2021-01-14", "--to", "2021-01-14")
     assert result.exit_code == 0, result.output
     assert len(Bundle.model_validate(json.loads(result.stdout)).entry) == 2
+    one = CliRunner().invoke(cli, ["audit", "export", "fhir", "--nik-stdin"], input=nik(serial=1) + "\n")
+    assert one.exit_code == 0, one.output
+    assert [e["resource"]["patient"]["identifier"]["value"] for e in json.loads(one.stdout)["entry"]] == [nik(serial=1)]
