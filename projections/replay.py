@@ -1,6 +1,7 @@
 """Replaying the log into read models: all of them in one pass, into scratch views, compared with the live ones.
 
-``replay`` reads each page of the log once, unfiltered; an event is decoded
+``replay`` reads each page of the log once (the events some read model
+handles: one query for all of them); an event is decoded
 once if any read model handles it and handed straight to each handler (the
 handler found once per event class, not dispatched per event). A read model
 writes its rows and its position when it has a page's worth of events
@@ -34,7 +35,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.utils import resolve_topic
 
 from projections.catalog import READ_MODELS, open_read_model
-from projections.follower import PAGE_SIZE
+from projections.follower import PAGE_SIZE, WINDOW_PAGES
 from projections.read_model import ReadModel
 
 Handler = Callable[[ReadModel, Any], None]
@@ -74,11 +75,13 @@ def replay(app: Application[Any], models: dict[str, ReadModel], *, stops: dict[s
     pending = dict.fromkeys(models, 0)
     taken = dict.fromkeys(models, 0)
     written = dict.fromkeys(models, 0)  # each read model's committed position (compare-and-set)
+    topics = tuple(routes)
     position = 0
     while position < end:
-        page = app.recorder.select_notifications(position + 1, page_size, stop=end)
-        if not page:
-            break
+        # only the topics some read model handles; a bounded window keeps the filtered query
+        # on the primary key's range (as the Follower's)
+        window = min(end, position + WINDOW_PAGES * page_size)
+        page = app.recorder.select_notifications(position + 1, page_size, stop=window, topics=topics)
         for notification in page:
             targets = routes.get(notification.topic)
             if not targets:
@@ -91,7 +94,7 @@ def replay(app: Application[Any], models: dict[str, ReadModel], *, stops: dict[s
                     handler(model, event)
                     pending[model.name] += 1
                     taken[model.name] += 1
-        position = page[-1].id
+        position = page[-1].id if len(page) == page_size else window  # a short page: nothing more in the window
         for name, model in models.items():
             reached = min(position, stops[name])
             if reached > written[name] and (pending[name] >= page_size or reached >= stops[name]):
