@@ -8,6 +8,7 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from projections.aefi import Aefi
+from projections.desk_day import DeskDay
 from projections.dose_reconciliation import DoseReconciliation
 from projections.funnel import Funnel
 from projections.non_responders import NonResponders
@@ -20,7 +21,7 @@ from projections.stock_reconciliation import StockReconciliation
 
 READ_MODELS: dict[str, type[ReadModel]] = {cls.name: cls for cls in (
     StockOnHand, Shipments, Funnel, NonResponders, Aefi,
-    ShipmentReconciliation, StockReconciliation, DoseReconciliation, RecallTrace,
+    ShipmentReconciliation, StockReconciliation, DoseReconciliation, RecallTrace, DeskDay,
 )}
 
 

@@ -615,6 +615,47 @@ CUSTOM_CASES = [
     Custom((("POST", "/logout"),), "the browser's session and CSRF token only", logout),
 ]
 
+# Staff app, the puskesmas desks (issue 11, helper H2): pages read by the browser's session.
+# Without one a page goes to the login page (303); a role or scope it is not for gets a 403
+# page; desk 1's NIK search answers 404 alike for "unknown" and "booked elsewhere".
+def page_answers(world: World, method: str, url: str, expected: dict[str, int],
+                 form: Callable[[str], dict[str, str]] | None = None) -> list[str]:
+    problems = []
+    for who in (ANONYMOUS, FORGED, *EVERYONE):
+        want = 303 if who in NOBODY else expected.get(who, 403)
+        before = world.position()
+        data = form(who) if form and who not in NOBODY else None
+        answer = world.client.request(method, url, data=data, headers=world.headers(who, cookie=True),
+                                      follow_redirects=False)
+        world.checks += 1
+        world.client.cookies.clear()
+        if answer.status_code != want:
+            problems.append(f"{method} {url} as {who}: {answer.status_code}, expected {want}")
+        elif want == 303 and who in NOBODY and not answer.headers["location"].startswith("/login"):
+            problems.append(f"{method} {url} as {who}: sent to {answer.headers['location']}, not the login page")
+        if want != 200 and world.position() != before:  # (an unmasked read is recorded: a 200 may write)
+            problems.append(f"{method} {url} as {who}: refused, yet the log moved {world.position() - before}")
+    return problems
+
+
+def desk_pages(world: World) -> list[str]:
+    serial = world.targeted()
+    ticket = world.chain.app.register(nik(serial=serial), f"{serial:04d}", Channel.WEB, PUSKESMAS,
+                                      JAN_14).result["ticket"]  # booked at P327301
+
+    def search(who: str) -> dict[str, str]:
+        csrf = hmac.new(world.client.app.state.csrf_secret, world.tokens[who].encode(), hashlib.sha256).hexdigest()
+        return {"code": nik(serial=serial), "csrf_token": csrf}
+
+    return (page_answers(world, "GET", "/meja", dict.fromkeys(VACCINATORS, 200))
+            + page_answers(world, "GET", f"/meja/tiket/{ticket}", dict.fromkeys(("admin", "vaksinator", "auditor"), 200))
+            + page_answers(world, "POST", "/meja/cari", {"vaksinator": 303, "vaksinator.sukajadi": 404}, search))
+
+
+DESK_PAGES = [Custom((("GET", "/meja"), ("GET", "/meja/tiket/{ticket}"), ("POST", "/meja/cari")),
+                     "the puskesmas desks' pages", desk_pages)]
+
+
 # Audit (issue 12, history and as-of): auditors and admins read histories, past states and past
 # figures inside their scope; nobody else does, and nothing is written.
 
@@ -667,6 +708,7 @@ GROUPS: dict[str, list[Case | Custom]] = {
     "reports": REPORT_CASES + CUSTOM_CASES,
     "audit-history": HISTORY_CASES,
     "audit-exports": EXPORT_CASES,
+    "desk-pages": DESK_PAGES,
 }
 ALL_CASES = [case for cases in GROUPS.values() for case in cases]
 
