@@ -320,3 +320,33 @@ def test_the_label_in_every_format_says_what_a_person_needs(
     assert pdf.content.count(b"/Type /Page\n") == 1
     assert client.get(f"/shipments/{sscc}/label.svg", headers=accounts("gudang.dki")).status_code == 403
     assert client.get(f"/shipments/{sscc}/label.pdf").status_code == 401
+
+
+def test_lot_labels_carry_gtin_lot_expiry_and_a_fresh_serial_each_and_fill_sheets(
+        client: TestClient, accounts: Accounts) -> None:
+    who = accounts("gudang.bandung")
+    png = client.get(f"/lots/{CORONAVAC}/CV001/label.png", headers=who)
+    assert png.headers["content-type"] == "image/png"
+    read = [code.text for code in zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))]
+    assert len(read) == 1 and read[0].startswith(f"https://id.gs1.org/01/{CORONAVAC}/10/CV001/21/")
+    assert read[0].endswith("?17=211231")
+    svgs = [client.get(f"/lots/{CORONAVAC}/CV001/label.svg", headers=who).text for _ in range(2)]
+    assert "CV001" in svgs[0] and svgs[0] != svgs[1]  # each vial its own serial
+    plain = client.get(f"/lots/{CORONAVAC}/CV001/label.svg", headers=who, params={"serial": "false"}).text
+    assert "/21/" not in plain
+    sheets = client.get(f"/lots/{CORONAVAC}/CV001/labels.pdf", headers=who, params={"count": 30})
+    assert sheets.content.startswith(b"%PDF") and sheets.content.count(b"/Type /Page\n") == 2  # 24 a page
+    too_many = client.get(f"/lots/{CORONAVAC}/CV001/labels.pdf", headers=who, params={"count": 100_000})
+    assert too_many.status_code == 422
+    assert client.get(f"/lots/{CORONAVAC}/NOPE/label.png", headers=who).status_code == 404
+    assert client.get(f"/lots/{CORONAVAC}/CV001/label.png", headers=accounts("vaksinator")).status_code == 403
+
+
+def test_a_reprinted_ticket_carries_its_code_the_place_and_day_never_the_nik(
+        client: TestClient, chain: ColdChain, accounts: Accounts) -> None:
+    ticket = book(chain)
+    svg = client.get(f"/tickets/{ticket}/label.svg", headers=accounts("vaksinator"))
+    assert svg.status_code == 200 and f"{ticket[:5]} {ticket[5:]}" in svg.text and nik(serial=1) not in svg.text
+    png = client.get(f"/tickets/{ticket}/label.png", headers=accounts("vaksinator"))
+    assert [code.text for code in zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))] == [ticket]
+    assert client.get(f"/tickets/{ticket}/label.png", headers=accounts("petugas")).status_code == 403
