@@ -27,9 +27,17 @@ from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from domain.merkle import EMPTY_ROOT, Frontier, ProofError, consistency_proof, leaf_hash, verify_consistency
+from domain.merkle import (
+    EMPTY_ROOT,
+    Frontier,
+    ProofError,
+    consistency_proof,
+    leaf_hash,
+    perfect_root,
+    verify_consistency,
+)
 from projections.checkpoints import BadCheckpoint, Checkpoint, read
-from projections.seal import Leaf, Row, SealStore, leaf_of
+from projections.seal import Leaf, Row, SealStore, leaf_hashes, leaf_of
 
 CHUNK_LEVEL = 10  # sealed leaves are compared 2**10 at a time, through their stored subtree
 READ_PAGE = 10_000
@@ -72,6 +80,32 @@ def describe_leaf(leaf: Leaf) -> str:
     return f"{aggregate(leaf.originator_id, leaf.topic)}, version {leaf.version}, log position {leaf.notification_id}"
 
 
+@dataclass
+class Walk:
+    """One pass of ``Verifier.verify``: the recomputed tree so far and what is still to compare."""
+
+    report: Report
+    roots: dict[int, list[tuple[str, bytes]]]  # checkpoints' roots, by size, not yet reached
+    frontier: Frontier = field(default_factory=Frontier)
+    chunk_after: int = 0  # the log position before the next chunk
+    differs: bool = False  # the first differing event is named; later ones would only repeat it
+    sealed_root: bytes | None = None
+    stored: dict[int, bytes] = field(default_factory=dict)  # stored chunk subtrees, fetched a page at a time
+
+    def __post_init__(self) -> None:
+        if self.report.sealed == 0:
+            self.sealed_root = EMPTY_ROOT
+
+    def reached(self, frontier: Frontier) -> None:
+        """The tree has grown to ``frontier.size`` leaves: compare the roots wanted at that size."""
+        if frontier.size == self.report.sealed:
+            self.sealed_root = frontier.root()
+        for label, wanted in self.roots.pop(frontier.size, []):
+            if wanted != frontier.root():
+                self.report.findings.append(Finding((1, frontier.size), f"TAMPERED: the log no longer extends "
+                                                    f"{label}: its first {frontier.size} events hash to another root"))
+
+
 class Verifier:
     def __init__(self, store: SealStore, decrypt: Callable[[bytes], object],
                  key: tuple[str, Ed25519PublicKey] | None) -> None:
@@ -83,42 +117,65 @@ class Verifier:
                on_page: Callable[[int], None] | None = None) -> Report:
         report = Report()
         report.sealed, _ = self.store.sealed()
-        roots = self.checkpoint_roots(report, brought)
-        frontier = Frontier()
+        walk = Walk(report, self.checkpoint_roots(report, brought))
         chunk = 1 << CHUNK_LEVEL
-        chunk_start, chunk_after = 0, 0  # the current chunk's first leaf, and the log position before it
-        differs = False  # the first differing event is named; later ones would only repeat it
+        rows: list[Row] = []
+        hashes: list[bytes] = []
         after = 0
-        sealed_root = EMPTY_ROOT if report.sealed == 0 else None
-        while rows := self.store.rows(after, READ_PAGE):
-            stored = self.store.nodes(CHUNK_LEVEL, frontier.size >> CHUNK_LEVEL,
-                                      ((frontier.size + len(rows)) >> CHUNK_LEVEL) + 1)
-            for row in rows:
-                n = frontier.size
-                completed = frontier.append(leaf_hash(leaf_of(row)))
-                if n >= report.sealed:
-                    self.check_unsealed(row, report)
-                elif (n + 1) % chunk == 0:
-                    if not differs and completed[CHUNK_LEVEL - 1][2] != stored.get(n >> CHUNK_LEVEL):
-                        differs = self.locate(chunk_start, n + 1, chunk_after, report)
-                    chunk_start, chunk_after = n + 1, row[0]
-                if frontier.size in roots:
-                    self.compare_roots(frontier, roots.pop(frontier.size), report)
-                if frontier.size == report.sealed:
-                    sealed_root = frontier.root()
-            after = rows[-1][0]
+        while page := self.store.rows(after, READ_PAGE):
+            rows += page
+            hashes += leaf_hashes(page)
+            after = page[-1][0]
+            taken = 0
+            while len(rows) - taken >= chunk:
+                self.take(walk, rows[taken:taken + chunk], hashes[taken:taken + chunk])
+                taken += chunk
+            del rows[:taken], hashes[:taken]
             if on_page:
-                on_page(frontier.size)
-        report.rows, report.root = frontier.size, frontier.root()
-        if not differs and chunk_start < report.sealed:  # the sealed leaves after the last whole chunk
-            self.locate(chunk_start, report.sealed, chunk_after, report, whole_chunk=False)
-        for size, expected in roots.items():
+                on_page(walk.frontier.size)
+        start, before = walk.frontier.size, walk.chunk_after
+        self.take(walk, rows, hashes)  # the last, partial chunk
+        report.rows, report.root = walk.frontier.size, walk.frontier.root()
+        if not walk.differs and start < report.sealed:  # the sealed leaves after the last whole chunk
+            self.locate(start, report.sealed, before, report, whole_chunk=False)
+        for size, expected in walk.roots.items():
             for label, _ in expected:
                 report.findings.append(Finding((1, size), f"TAMPERED: {label} covers {size} events; the log now "
                                                           f"has {report.rows}: sealed events were deleted"))
         if brought is not None and report.clean:
-            self.prove_extension(brought, report, sealed_root)
+            self.prove_extension(brought, report, walk.sealed_root)
         return report
+
+    def take(self, walk: Walk, rows: list[Row], hashes: list[bytes]) -> None:
+        """Add a chunk of rows (a whole, aligned one, or the last) to the recomputed tree and compare it.
+
+        The usual chunk is hashed a level at a time and added as one subtree; a chunk
+        holding a checkpoint's size, the end of the sealed leaves or the last rows goes leaf
+        by leaf, so that the roots at those sizes are known."""
+        if not rows:
+            return
+        sealed, frontier = walk.report.sealed, walk.frontier
+        start, end = frontier.size, frontier.size + len(rows)
+        for row in rows[max(sealed - start, 0):]:
+            self.check_unsealed(row, walk.report)
+        subtree = perfect_root(hashes) if len(rows) == 1 << CHUNK_LEVEL else None
+        if subtree is not None and end <= sealed and not walk.differs \
+                and subtree != self.stored_node(walk, start >> CHUNK_LEVEL):
+            walk.differs = self.locate(start, end, walk.chunk_after, walk.report)
+        wanted_inside = start < sealed < end or any(start < size < end for size in walk.roots)
+        if subtree is not None and not wanted_inside:
+            frontier.append(subtree, CHUNK_LEVEL)
+            walk.reached(frontier)
+        else:
+            for h in hashes:
+                frontier.append(h)
+                walk.reached(frontier)
+        walk.chunk_after = rows[-1][0]
+
+    def stored_node(self, walk: Walk, index: int) -> bytes | None:
+        if index not in walk.stored:
+            walk.stored = self.store.nodes(CHUNK_LEVEL, index, index + READ_PAGE // (1 << CHUNK_LEVEL) + 1)
+        return walk.stored.get(index)
 
     def checkpoint_roots(self, report: Report, brought: Checkpoint | None) -> dict[int, list[tuple[str, bytes]]]:
         """size -> (label, root) of every checkpoint whose signature verifies (the others are findings)."""
@@ -137,13 +194,6 @@ class Verifier:
             roots.setdefault(checkpoint.size, []).append((label, checkpoint.root))
             report.checkpoints += 1
         return roots
-
-    def compare_roots(self, frontier: Frontier, expected: list[tuple[str, bytes]], report: Report) -> None:
-        root = frontier.root()
-        for label, wanted in expected:
-            if wanted != root:
-                report.findings.append(Finding((1, frontier.size), f"TAMPERED: the log no longer extends {label}: "
-                                               f"its first {frontier.size} events hash to another root"))
 
     def check_unsealed(self, row: Row, report: Report) -> None:
         try:

@@ -13,6 +13,7 @@ from domain.merkle import (
     consistency_proof,
     inclusion_proof,
     leaf_hash,
+    perfect_root,
     root_of,
     verify_consistency,
     verify_inclusion,
@@ -144,3 +145,27 @@ def test_frontier_reports_every_completed_subtree_and_resumes_from_its_edge() ->
     for h in hashes[60:]:
         resumed.append(h)
     assert resumed.root() == root_of(hashes) == frontier.root()
+
+
+def test_perfect_subtrees_hash_as_the_rfc_says_and_join_the_frontier_whole() -> None:
+    hashes = [leaf_hash(b"%d" % i) for i in range(64)]
+    for size in (1, 2, 4, 16, 64):
+        assert perfect_root(hashes[:size]) == root_of(hashes[:size])
+    with pytest.raises(ValueError):
+        perfect_root(hashes[:6])
+    frontier = Frontier()
+    frontier.append(perfect_root(hashes[:16]), 4)
+    for h in hashes[16:20]:
+        frontier.append(h)
+    frontier.append(perfect_root(hashes[20:24]), 2)
+    assert frontier.size == 24 and frontier.root() == root_of(hashes[:24])
+    with pytest.raises(ValueError):
+        frontier.append(perfect_root(hashes[:16]), 4)  # 24 is not a multiple of 16
+
+
+def test_the_sealed_leaf_is_the_stored_row_and_both_hashings_agree() -> None:
+    from projections.seal import leaf_hashes, leaf_of
+
+    row = (7, "0" * 31 + "1", 3, "domain.shipment:Shipment.Received", b"\x00\xffsealed bytes\n")
+    assert leaf_of(row) == b"00000000000000000000000000000001\n3\ndomain.shipment:Shipment.Received\n" + row[4]
+    assert leaf_hashes([row]) == [leaf_hash(leaf_of(row))]
