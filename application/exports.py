@@ -31,6 +31,7 @@ from domain.lot import Lot
 from domain.recipient import Recipient
 from domain.shipment import Shipment
 from domain.stock_ledger import StockLedger
+from domain.user import NATIONAL
 
 EPCIS_EVENTS = (
     StockLedger.Received, StockLedger.Wasted, StockLedger.WastageCorrected,
@@ -159,13 +160,15 @@ class Exports:
 
     def doses(self, caller: Caller, *, facility: str | None = None, recipient: UUID | None = None,
               first: date | None = None, last: date | None = None) -> list[ExportedDose]:
-        """The doses given at ``facility`` (or to one ``recipient``) from day ``first`` to
-        ``last``, with each person's NIK; records that each person's data was exported."""
+        """The doses given at ``facility`` or below it (a district, a province, ``national``),
+        or to one ``recipient``, from day ``first`` to ``last``, with each person's NIK;
+        records that each person's data was exported."""
         self.app.check_role(caller, "export_fhir")
         if (facility is None) == (recipient is None):
             raise UnclearSelection("Name either a facility or one recipient (its id, never a NIK).")
         if facility is not None:
-            self.app.get_facility(facility)
+            if facility != NATIONAL:
+                self.app.get_facility(facility)
             self.app.check_readable(caller, "export_fhir", facility)
         else:
             person = self.app.get_recipient(recipient)  # type: ignore[arg-type]
@@ -174,7 +177,7 @@ class Exports:
         for event in self._read(DOSE_EVENTS):
             if isinstance(event, Recipient.DoseVoided):
                 voided.add((event.originator_id, event.corrects))
-            elif ((facility is None or event.facility == facility)
+            elif ((facility is None or self.app.within(facility, event.facility))
                   and (recipient is None or event.originator_id == recipient)
                   and (first is None or event.day >= first) and (last is None or event.day <= last)
                   and self._in_scope(caller, (event.facility,))):

@@ -46,7 +46,7 @@ def epcis(
 
 @export.command("fhir")
 def fhir(
-    facility: str = typer.Option(None, help="Doses given at this facility"),
+    facility: str = typer.Option(None, help="Doses given at this facility or below it (a district, national)"),
     recipient: str = typer.Option(None, help="Doses of one person, by id (never a NIK)"),
     nik_stdin: bool = typer.Option(False, "--nik-stdin", help="Doses of one person, the NIK read from stdin"),
     first: datetime = FROM, last: datetime = TO, out: Path = OUT,

@@ -239,6 +239,19 @@ def test_a_facilitys_doses_make_a_valid_fhir_bundle_with_cvx_lot_dose_and_nik(ch
     assert "Siti Aminah" not in text and "0812" not in text
 
 
+def test_a_district_or_the_nation_exports_the_doses_given_below_it(chain, doses) -> None:
+    def exported(facility: str) -> set[str]:
+        bundle = fhir_bundle(chain.app, OPERATOR, facility=facility)
+        return {entry["resource"]["patient"]["identifier"]["value"] for entry in bundle["entry"]}
+
+    assert exported("32.73") == exported("32") == exported("national") == {nik(serial=1), nik(serial=2)}
+    position = last_position(chain.app)
+    assert exported("31") == set()
+    assert last_position(chain.app) == position  # nobody exported, nobody recorded
+    with pytest.raises(Forbidden, match="only at 31 and below"):
+        fhir_bundle(chain.app, Caller("auditor.dki", Role.AUDITOR, "31"), facility="national")
+
+
 def test_the_kfa_code_is_added_where_configured(chain, doses) -> None:
     chain.app.env["KFA_CODES"] = f"{CORONAVAC}=93001019"
     bundle = fhir_bundle(chain.app, OPERATOR, recipient=doses["ids"][1].hex)
