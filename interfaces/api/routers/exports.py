@@ -38,7 +38,7 @@ def epcis(
 def fhir(
     campaign: CampaignDep, caller: CallerDep,
     facility: Annotated[str | None, Query(max_length=20, pattern=r"^[A-Za-z0-9.]+$",
-                                          description="Where the doses were given")] = None,
+                                          description="Where the doses were given, or a district, national")] = None,
     recipient: Annotated[str | None, Query(min_length=32, max_length=36, pattern=r"^[0-9a-fA-F-]+$",
                                            description="One person's keyed id (never a NIK)")] = None,
     first: FirstDay = None, to: Day = None,
