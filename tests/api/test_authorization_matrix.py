@@ -652,6 +652,10 @@ def desk_pages(world: World) -> list[str]:
             + page_answers(world, "POST", "/meja/cari", {"vaksinator": 303, "vaksinator.sukajadi": 404}, search))
 
 
+# The public registration page (H2): open to anyone, with the API's proofs and throttles
+# (tests/web/test_public.py checks them).
+PUBLIC |= {("GET", "/daftar"), ("POST", "/daftar")}
+
 DESK_PAGES = [Custom((("GET", "/meja"), ("GET", "/meja/tiket/{ticket}"), ("POST", "/meja/cari")),
                      "the puskesmas desks' pages", desk_pages)]
 
