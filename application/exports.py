@@ -85,7 +85,7 @@ class Exports:
     def __init__(self, campaign: Campaign) -> None:
         self.app = campaign
         self.lot = cache(self._lot)
-        self.packed = cache(self._packed)
+        self.shipments: dict[UUID, Shipment.Packed] = {}  # each shipment's first event: its ends and lines
 
     # Logistics events (EPCIS)
 
@@ -119,6 +119,8 @@ class Exports:
     def _logistics(self, caller: Caller) -> Iterator[Any]:
         """The log's logistics events, in log order, inside the caller's scope."""
         for event in self._read(EPCIS_EVENTS):
+            if isinstance(event, Shipment.Packed):
+                self.shipments[event.originator_id] = event
             if isinstance(event, LOT_STATUS) or self._in_scope(caller, self._places(event)):
                 yield event
 
@@ -136,8 +138,10 @@ class Exports:
         """One stored event (what a correction refers to)."""
         return next(iter(self.app.repository.event_store.get(originator_id, gt=version - 1, lte=version)))
 
-    def _packed(self, shipment_id: UUID) -> Shipment.Packed:
-        return self.event_at(shipment_id, 1)
+    def packed(self, shipment_id: UUID) -> Shipment.Packed:
+        if shipment_id not in self.shipments:
+            self.shipments[shipment_id] = self.event_at(shipment_id, 1)
+        return self.shipments[shipment_id]
 
     def lot_named(self, lot_id: UUID) -> tuple[str, str]:
         """(GTIN, lot number) of a lot, by its aggregate id."""
