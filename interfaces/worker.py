@@ -38,6 +38,7 @@ from interfaces.bootstrap import default_settings, open_campaign, open_read_mode
 from interfaces.settings import event_store_env
 from projections.catalog import READ_MODELS
 from projections.follower import PAGE_SIZE, Follower
+from projections.checkpoints import checkpoint_signer, signing_key
 from projections.seal import Sealer, open_seal
 
 PAGE_SIZE_VARIABLE = "RANTAI_PROJECTION_PAGE_SIZE"
@@ -93,7 +94,9 @@ def follow_seal(settings: Settings, stop: threading.Event) -> None:
     seal = open_seal(event_store_env(settings))
     try:
         log.info("seal: following the log")
-        Sealer(seal).follow(stop)
+        signer = checkpoint_signer(settings.checkpoint_origin, signing_key(settings.checkpoint_key)) \
+            if settings.checkpoint_key else None
+        Sealer(seal, signer=signer, every=settings.checkpoint_every_minutes * 60).follow(stop)
     finally:
         seal.close()
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -102,6 +103,11 @@ def sign(origin: str, size: int, root: bytes, key: Ed25519PrivateKey) -> Checkpo
     signature = key_id(origin, key.public_key()) + key.sign(body.encode())
     note = f"{body}\n{DASH} {origin} {base64.b64encode(signature).decode()}\n"
     return Checkpoint(origin, size, root, note)
+
+
+def checkpoint_signer(origin: str, key: Ed25519PrivateKey) -> Callable[[int, bytes], Checkpoint]:
+    """What a sealer calls to sign a checkpoint of (size, root)."""
+    return lambda size, root: sign(origin, size, root, key)
 
 
 def read(note: str, name: str, public: Ed25519PublicKey) -> Checkpoint:

@@ -26,19 +26,23 @@ import hashlib
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from domain.merkle import Frontier, leaf_hash
+from domain.merkle import Frontier
+from projections.checkpoints import Checkpoint
 from projections.follower import describe
 
 PAGE_SIZE = 5000  # rows sealed per transaction
+CHECKPOINT_EVERY = 3600.0  # seconds between the checkpoints a following sealer issues (when it has the key)
 IDLE = 1.0  # seconds between looks at the log when there was nothing new
 log = logging.getLogger(__name__)
 
@@ -320,11 +324,15 @@ def open_seal(env: dict[str, str], application: str = "campaign") -> SealStore:
 
 
 class Sealer:
-    """Seals the log's new rows, a page per transaction; ``follow`` keeps doing it."""
+    """Seals the log's new rows, a page per transaction; ``follow`` keeps doing it and,
+    given a ``signer``, issues a checkpoint every ``every`` seconds while the log grows."""
 
-    def __init__(self, store: SealStore, page_size: int = PAGE_SIZE) -> None:
+    def __init__(self, store: SealStore, page_size: int = PAGE_SIZE,
+                 signer: Callable[[int, bytes], Checkpoint] | None = None, every: float = CHECKPOINT_EVERY) -> None:
         self.store = store
         self.page_size = page_size
+        self.signer = signer
+        self.every = every
 
     def seal(self) -> int:
         """Seal every row recorded so far; answers the number of leaves."""
@@ -335,8 +343,7 @@ class Sealer:
             if not rows:
                 return size
             leaves, nodes = [], []
-            for row in rows:
-                h = leaf_hash(leaf_of(row))
+            for row, h in zip(rows, leaf_hashes(rows), strict=True):
                 leaves.append(Leaf(frontier.size, row[0], row[1], row[2], row[3], h))
                 nodes += frontier.append(h)
             try:
@@ -347,15 +354,35 @@ class Sealer:
     def root(self, size: int) -> bytes:
         return Frontier(size, self.store.edge(size)).root()
 
+    def checkpoint(self) -> Checkpoint:
+        """Seal to the end of the log, then sign and store a checkpoint of it."""
+        if self.signer is None:
+            raise ValueError("no signing key: checkpoints cannot be issued")
+        size = self.seal()
+        checkpoint = self.signer(size, self.root(size))
+        self.store.add_checkpoint(size, checkpoint.root, checkpoint.note, datetime.now(UTC).isoformat())
+        return checkpoint
+
+    def checkpoint_if_due(self, due: float) -> float:
+        """Issue a checkpoint if ``due`` (monotonic seconds) has come and the log grew since the last; the next due."""
+        if self.signer is None or time.monotonic() < due:
+            return due
+        stored = self.store.checkpoints()
+        if not stored or self.store.sealed()[0] > stored[-1][0]:
+            log.info("seal: checkpoint of %d events issued", self.checkpoint().size)
+        return time.monotonic() + self.every
+
     def follow(self, stop: threading.Event, idle: float = IDLE) -> None:
         """Seal, then look again every ``idle`` seconds, until ``stop`` is set; errors are logged and retried."""
         try:
             self.store.create_tables()
         except Exception as error:  # the database is away: seal() below retries
             log.warning("seal: could not create its tables (%s)", describe(error))
+        due = time.monotonic() + self.every
         while not stop.is_set():
             try:
                 self.seal()
+                due = self.checkpoint_if_due(due)
             except Exception as error:  # a database restart must not end the seal
                 log.warning("seal: could not seal (%s); retrying", describe(error))
                 stop.wait(5.0)

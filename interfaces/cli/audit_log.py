@@ -20,7 +20,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
@@ -44,8 +44,8 @@ from projections.checkpoints import (
     Checkpoint,
     UnreadableCheckpoint,
     read,
+    checkpoint_signer,
     read_verifier_key,
-    sign,
     signing_key,
     verifier_key,
 )
@@ -123,12 +123,7 @@ def read_checkpoint(file: Path, key) -> Checkpoint:
 
 def issue_checkpoint(store: SealStore) -> Checkpoint:
     """Seal the log to its end and sign (and store) a checkpoint of it."""
-    key, origin = private_key(), settings().checkpoint_origin
-    sealer = Sealer(store)
-    size = sealer.seal()
-    checkpoint = sign(origin, size, sealer.root(size), key)
-    store.add_checkpoint(size, checkpoint.root, checkpoint.note, datetime.now(UTC).isoformat())
-    return checkpoint
+    return Sealer(store, signer=checkpoint_signer(settings().checkpoint_origin, private_key())).checkpoint()
 
 
 @audit.command("checkpoint")

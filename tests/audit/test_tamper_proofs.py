@@ -98,3 +98,39 @@ def test_postgres_event_tables_refuse_update_delete_and_truncate(settings, seale
         db.execute(f"SET search_path TO {settings.postgres_schema}")
         assert db.execute("SELECT count(*) FROM campaign_events").fetchone()[0] > count
     assert rantai("audit", "verify").exit_code == 0
+
+
+def test_the_sealer_follows_the_log_and_issues_checkpoints_while_it_grows(settings, app, chain) -> None:
+    import threading
+    import time
+
+    from interfaces.settings import event_store_env
+    from projections.checkpoints import checkpoint_signer, signing_key
+    from projections.seal import Sealer, open_seal
+    from projections.seal_verify import Verifier, decrypter
+
+    store = open_seal(event_store_env(settings))
+    stop = threading.Event()
+    sealer = Sealer(store, signer=checkpoint_signer("test/log", signing_key(KEY)), every=0)
+    follower = threading.Thread(target=sealer.follow, args=(stop, 0.05), daemon=True)
+    follower.start()
+    try:
+        chain.release("CV001", 100)
+        chain.receive_all(chain.ship("BIOFARMA", "32", ("CV001", 10)))
+        head = app.recorder.max_notification_id()
+        deadline = time.monotonic() + 60
+        while (not store.checkpoints() or store.checkpoints()[-1][0] < store.sealed()[0]
+               or store.sealed()[1] < head) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        follower.join(timeout=10)
+    try:
+        assert store.sealed()[1] == head  # every event sealed, by the follower alone
+        size = store.checkpoints()[-1][0]
+        public = signing_key(KEY).public_key()
+        assert size == store.sealed()[0]
+        report = Verifier(store, decrypter(event_store_env(settings)), ("test/log", public)).verify()
+        assert report.clean and report.checkpoints == len(store.checkpoints()) >= 1
+    finally:
+        store.close()
