@@ -14,7 +14,7 @@ decrypted only into the export, and every person exported is recorded with a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -23,7 +23,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.utils import get_topic
 
-from application.access import Caller
+from application.access import CLINICS, Caller
 from application.campaign import Campaign
 from application.identifiers import parse_gtin, parse_sscc
 from domain.errors import OutOfBounds
@@ -85,6 +85,7 @@ class Exports:
     def __init__(self, campaign: Campaign) -> None:
         self.app = campaign
         self.lot = cache(self._lot)
+        self.facility_name = cache(lambda code: self.app.get_facility(code).name)
         self.shipments: dict[UUID, Shipment.Packed] = {}  # each shipment's first event: its ends and lines
 
     # Logistics events (EPCIS)
@@ -178,10 +179,11 @@ class Exports:
             person = self.app.get_recipient(recipient)  # type: ignore[arg-type]
             self.app.check_readable(caller, "export_fhir", person.facility or person.district, person.district)
         given, voided = [], set()
+        below = self._below(facility)
         for event in self._read(DOSE_EVENTS):
             if isinstance(event, Recipient.DoseVoided):
                 voided.add((event.originator_id, event.corrects))
-            elif ((facility is None or self.app.within(facility, event.facility))
+            elif (below(event.facility)
                   and (recipient is None or event.originator_id == recipient)
                   and (first is None or event.day >= first) and (last is None or event.day <= last)
                   and self._in_scope(caller, (event.facility,))):
@@ -189,6 +191,14 @@ class Exports:
         people = self._record_export(caller, sorted({event.originator_id for event in given}, key=str))
         return [self._dose(event, people[event.originator_id], (event.originator_id, event.originator_version)
                            in voided) for event in given]
+
+    def _below(self, facility: str | None) -> Callable[[str], bool]:
+        """Whether a dose's facility lies at or below ``facility`` (a clinic has nothing below it)."""
+        if facility is None or facility == NATIONAL:
+            return lambda code: True
+        if self.app.facility_node(facility)[1] in CLINICS:
+            return lambda code: code == facility
+        return lambda code: self.app.within(facility, code)
 
     def _record_export(self, caller: Caller, ids: list[UUID]) -> dict[UUID, str]:
         """Each exported person's NIK, and a ``PersonalDataRead`` on each record (one write)."""
@@ -204,6 +214,7 @@ class Exports:
             return {}, recipients, by
 
         if ids:
+            self.app.warm(ids)  # one query for every record, not one each
             self.app.handle("export_fhir", caller, decide)
         return people
 
@@ -212,7 +223,7 @@ class Exports:
             dose_id=uuid5(NAMESPACE_URL, f"rantai:dose:{event.originator_id}:{event.originator_version}"),
             nik=nik, number=event.number, gtin=event.gtin, lot_number=event.lot_number,
             lot=self.lot(event.gtin, event.lot_number), facility=event.facility,
-            facility_name=self.app.get_facility(event.facility).name, vaccinator=event.vaccinator,
+            facility_name=self.facility_name(event.facility), vaccinator=event.vaccinator,
             actor=event.by.actor, occurred_at=event.by.occurred_at, recorded_at=event.timestamp,
             zone=event.by.zone, voided=voided,
         )
