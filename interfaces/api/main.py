@@ -39,6 +39,7 @@ from interfaces.bootstrap import (
 )
 from interfaces.settings import Settings
 from interfaces.web import desks as desk_pages
+from interfaces.web import district as district_pages
 from interfaces.web import public as public_pages
 from interfaces.web import pages as web_pages
 from interfaces.web import staff as staff_pages
@@ -72,7 +73,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     register_error_handlers(api)
     web_pages.register(api)
     for module in (login, users, shipments, lots, stock, scans, registrations, vaccinations, districts, reports,
-                   dashboard, audit_routes, export_routes, staff_pages, desk_pages, public_pages):
+                   dashboard, audit_routes, export_routes, staff_pages, desk_pages, public_pages,
+                   district_pages):
         api.include_router(module.router, responses=ERROR_RESPONSES)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -69,17 +69,19 @@ def kecamatan_of() -> dict[str, list[str]]:
     return grouped
 
 
-def open_phases(campaign: Any) -> list[int]:
+def phases(campaign: Any, still_open: bool = True) -> list[int]:
+    """The phases with a calendar (``still_open``: whose web registration has not closed)."""
     now = campaign.clock()
-    return [p for p in PHASES if (c := campaign.find(PhaseCalendar, PhaseCalendar.id_for(p))) and c.deadline > now]
+    return [p for p in PHASES if (c := campaign.find(PhaseCalendar, PhaseCalendar.id_for(p)))
+            and (c.deadline > now or not still_open)]
 
 
-def free_places(campaign: Any, district: str) -> list[dict[str, Any]]:
-    """Each registered puskesmas of the district with the days that still have room."""
-    phases, places = open_phases(campaign), []
+def free_places(campaign: Any, district: str, in_phases: list[int]) -> list[dict[str, Any]]:
+    """Each registered puskesmas of the district with the days of ``in_phases`` that still have room."""
+    places = []
     for kecamatan in kecamatan_of().get(district, []):
         for facility in campaign.facilities_in_kecamatan(kecamatan):
-            days = sorted({d for p in phases for d in campaign.bookable_days(facility.code, p)})
+            days = sorted({d for p in in_phases for d in campaign.bookable_days(facility.code, p)})
             if days:
                 places.append({"code": facility.code, "name": facility.name, "days": days})
     return places
@@ -88,7 +90,7 @@ def free_places(campaign: Any, district: str) -> list[dict[str, Any]]:
 def page(request: Request, district: str | None, status: int = 200, **context: Any) -> HTMLResponse:
     campaign = request.app.state.campaign
     districts = sorted(district_names().items())
-    places = free_places(campaign, district) if district else []
+    places = free_places(campaign, district, phases(campaign)) if district else []
     return render(request, "public/register.html", None, status=status, districts=districts, district=district,
                   places=places, **context)
 

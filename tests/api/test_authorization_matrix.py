@@ -656,8 +656,16 @@ def desk_pages(world: World) -> list[str]:
 # (tests/web/test_public.py checks them).
 PUBLIC |= {("GET", "/daftar"), ("POST", "/daftar")}
 
+def district_pages(world: World) -> list[str]:
+    person = world.recipient_id()  # a target of Kota Bandung (32.73)
+    return (page_answers(world, "GET", "/distrik", dict.fromkeys(OFFICERS, 200))
+            + page_answers(world, "GET", f"/distrik/orang/{person}", {"petugas": 200}))
+
+
 DESK_PAGES = [Custom((("GET", "/meja"), ("GET", "/meja/tiket/{ticket}"), ("POST", "/meja/cari")),
-                     "the puskesmas desks' pages", desk_pages)]
+                     "the puskesmas desks' pages", desk_pages),
+              Custom((("GET", "/distrik"), ("GET", "/distrik/orang/{recipient_id}")),
+                     "the district officer's pages", district_pages)]
 
 
 # Audit (issue 12, history and as-of): auditors and admins read histories, past states and past
