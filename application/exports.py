@@ -27,6 +27,7 @@ from application.access import CLINICS, Caller
 from application.campaign import Campaign
 from application.identifiers import parse_gtin, parse_sscc
 from domain.errors import OutOfBounds
+from domain.facility import Facility
 from domain.lot import Lot
 from domain.recipient import Recipient
 from domain.shipment import Shipment
@@ -85,7 +86,6 @@ class Exports:
     def __init__(self, campaign: Campaign) -> None:
         self.app = campaign
         self.lot = cache(self._lot)
-        self.facility_name = cache(lambda code: self.app.get_facility(code).name)
         self.shipments: dict[UUID, Shipment.Packed] = {}  # each shipment's first event: its ends and lines
 
     # Logistics events (EPCIS)
@@ -189,8 +189,10 @@ class Exports:
                   and self._in_scope(caller, (event.facility,))):
                 given.append(event)
         people = self._record_export(caller, sorted({event.originator_id for event in given}, key=str))
-        return [self._dose(event, people[event.originator_id], (event.originator_id, event.originator_version)
-                           in voided) for event in given]
+        places = self._fold([Facility.id_for(code) for code in {event.facility for event in given}])
+        names = {place.code: place.name for place in places.values()}
+        return [self._dose(event, people[event.originator_id], names[event.facility],
+                           (event.originator_id, event.originator_version) in voided) for event in given]
 
     def _below(self, facility: str | None) -> Callable[[str], bool]:
         """Whether a dose's facility lies at or below ``facility`` (a clinic has nothing below it)."""
@@ -205,7 +207,7 @@ class Exports:
         people: dict[UUID, str] = {}
 
         def decide() -> Any:
-            recipients = [self.app.get_recipient(recipient_id) for recipient_id in ids]
+            recipients = list(self._fold(ids).values())
             by = None
             for person in recipients:
                 by = self.app.acting("export_fhir", caller, person.district)
@@ -214,16 +216,24 @@ class Exports:
             return {}, recipients, by
 
         if ids:
-            self.app.warm(ids)  # one query for every record, not one each
             self.app.handle("export_fhir", caller, decide)
         return people
 
-    def _dose(self, event: Any, nik: str, voided: bool) -> ExportedDose:
+    def _fold(self, ids: list[UUID]) -> dict[UUID, Any]:
+        """Many aggregates as they are now, read with one query (the application's bulk
+        reader) instead of one each; a write that races with it fails and is decided again."""
+        folded: dict[UUID, Any] = {}
+        for stored in self.app._select_events(ids):  # noqa: SLF001 - the one adapter over the event table
+            event = self.app.mapper.to_domain_event(stored)
+            folded[event.originator_id] = event.mutate(folded.get(event.originator_id))
+        return folded
+
+    def _dose(self, event: Any, nik: str, facility_name: str, voided: bool) -> ExportedDose:
         return ExportedDose(
             dose_id=uuid5(NAMESPACE_URL, f"rantai:dose:{event.originator_id}:{event.originator_version}"),
             nik=nik, number=event.number, gtin=event.gtin, lot_number=event.lot_number,
             lot=self.lot(event.gtin, event.lot_number), facility=event.facility,
-            facility_name=self.facility_name(event.facility), vaccinator=event.vaccinator,
+            facility_name=facility_name, vaccinator=event.vaccinator,
             actor=event.by.actor, occurred_at=event.by.occurred_at, recorded_at=event.timestamp,
             zone=event.by.zone, voided=voided,
         )
