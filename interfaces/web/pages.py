@@ -13,6 +13,7 @@ WIB`` in the facility's own zone. Another module adds its words with
 
 from __future__ import annotations
 
+import mimetypes
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
 from application.access import Caller
-from application.errors import NotAuthenticated
+from application.errors import NotAuthenticated, NotFound
 from domain.calendar import WIB, WIT, WITA, zone
 from domain.user import Role
 from interfaces.api.security import SESSION_COOKIE, csrf_token
@@ -52,7 +53,7 @@ HOME: dict[Role, str] = {
 NAV: dict[Role, list[tuple[str, str]]] = {
     Role.WAREHOUSE: [("/gudang", "nav.stock"), ("/gudang/kemas", "nav.pack"), ("/gudang/kiriman", "nav.shipments"),
                      ("/pindai/kirim", "nav.dispatch"), ("/pindai/terima", "nav.receive"),
-                     ("/gudang/hitung", "nav.count")],
+                     ("/pindai/serah", "nav.handover"), ("/gudang/hitung", "nav.count")],
     Role.VACCINATOR: [("/meja", "nav.desks"), ("/pindai/terima", "nav.receive"), ("/gudang", "nav.stock"),
                       ("/gudang/hitung", "nav.count")],
     Role.DISTRICT_OFFICER: [("/distrik", "nav.worklist")],
@@ -91,6 +92,85 @@ WORDS: dict[str, tuple[str, str]] = {
     "role.vaccinator": ("Vaksinator", "Vaccinator"),
     "role.district_officer": ("Petugas kabupaten/kota", "District officer"),
     "role.auditor": ("Auditor", "Auditor"),
+    "refused.title": ("Tidak dapat dibuka", "Cannot be shown"),
+    "refused.home": ("Kembali ke halaman awal", "Back to your home page"),
+    # the warehouse
+    "stock.title": ("Kartu stok", "Stock card"),
+    "stock.lot": ("Lot", "Lot"),
+    "stock.expiry": ("Kedaluwarsa", "Expiry"),
+    "stock.vials": ("Vial", "Vials"),
+    "stock.doses": ("dosis", "doses"),
+    "stock.band": ("Ketahanan stok", "Days of stock"),
+    "stock.quarantined": ("dikarantina", "quarantined"),
+    "stock.days": ("hari", "days"),
+    "stock.empty": ("Tidak ada stok.", "No stock."),
+    "band.band-lt7": ("< 7 hari", "< 7 days"),
+    "band.band-7-10": ("7–10 hari", "7–10 days"),
+    "band.band-10-14": ("10–14 hari", "10–14 days"),
+    "band.band-gt14": ("> 14 hari", "> 14 days"),
+    "band.band-none": ("belum dipakai", "no use yet"),
+    "pick.title": ("Daftar ambil", "Pick list"),
+    "pick.product": ("Produk (GTIN)", "Product (GTIN)"),
+    "pick.show": ("Tampilkan lot yang diambil", "Show the lots to pick"),
+    "pick.none": ("Tidak ada lot yang bisa diambil.", "No lot can be picked."),
+    "pack.title": ("Kemas kiriman", "Pack a shipment"),
+    "pack.destination": ("Tujuan (kode fasilitas)", "Destination (facility code)"),
+    "pack.propose": ("Usulkan lot (kedaluwarsa paling awal dulu)", "Propose lots (earliest expiry first)"),
+    "pack.submit": ("Kemas", "Pack"),
+    "shipments.clock": ("Lama di perjalanan diukur dengan jam server.", "Time in transit is measured on the server's clock."),
+    "shipments.overdue": ("terlambat", "overdue"),
+    "shipments.in": ("Masuk dari", "In from"),
+    "shipments.out": ("Keluar ke", "Out to"),
+    "shipments.transit": ("Di perjalanan", "In transit"),
+    "shipments.hours": ("jam", "hours"),
+    "shipments.holder": ("Dibawa oleh", "Held by"),
+    "shipments.none": ("Belum ada kiriman.", "No shipments yet."),
+    "status.packed": ("dikemas", "packed"),
+    "status.dispatched": ("dikirim", "dispatched"),
+    "status.received": ("diterima", "received"),
+    "status.cancelled": ("dibatalkan", "cancelled"),
+    "shipment.title": ("Kiriman", "Shipment"),
+    "shipment.dispatched": ("Dikirim", "Dispatched"),
+    "shipment.received": ("Diterima", "Received"),
+    "shipment.sent": ("Dikirim", "Sent"),
+    "shipment.label": ("Label", "Label"),
+    "shipment.print": ("Cetak lembar label (PDF)", "Print the label sheet (PDF)"),
+    "receive.accepted": ("Diterima", "Accepted"),
+    "receive.rejected": ("Ditolak", "Rejected"),
+    "receive.reason": ("Alasan tolak", "Reason rejected"),
+    "receive.celsius": ("Suhu saat tiba (°C)", "Arrival temperature (°C)"),
+    "correct.title": ("Koreksi penerimaan", "Correct the receipt"),
+    "correct.reason": ("Alasan koreksi", "Reason for the correction"),
+    "correct.submit": ("Simpan koreksi", "Record the correction"),
+    "count.title": ("Hitung fisik", "Physical count"),
+    "count.vials": ("Vial utuh", "Whole vials"),
+    "count.loose": ("Dosis lepas", "Loose doses"),
+    "count.submit": ("Catat hitungan", "Record the count"),
+    "waste.title": ("Limbah vaksin", "Wastage"),
+    "waste.reason": ("Alasan", "Reason"),
+    "waste.note": ("Catatan", "Note"),
+    "waste.submit": ("Catat limbah", "Record wastage"),
+    "waste.recorded": ("Limbah tercatat", "Wastage recorded"),
+    "reason.broken": ("pecah", "broken"),
+    "reason.expired": ("kedaluwarsa", "expired"),
+    "reason.vvm": ("VVM", "VVM"),
+    "reason.cold_chain_failure": ("rantai dingin gagal", "cold chain failure"),
+    "reason.open_vial_time_limit": ("batas waktu vial terbuka", "open-vial time limit"),
+    "reason.lost": ("hilang", "lost"),
+    "reason.stolen": ("dicuri", "stolen"),
+    "reason.recalled": ("ditarik", "recalled"),
+    "scan.dispatch": ("Pindai untuk mengirim", "Scan to dispatch"),
+    "scan.receive": ("Pindai untuk menerima", "Scan to receive"),
+    "scan.handover": ("Serah terima di perjalanan", "Hand-over on the way"),
+    "scan.camera": ("Pindai dengan kamera", "Scan with the camera"),
+    "scan.field": ("Atau pindai/ketik kodenya", "Or scan/type the code"),
+    "scan.photo": ("Atau foto labelnya", "Or take a photo of the label"),
+    "scan.confirm.dispatch": ("Kirim", "Dispatch"),
+    "scan.confirm.receive": ("Terima", "Receive"),
+    "scan.confirm.handover": ("Ambil alih", "Take over"),
+    "handover.carrier": ("Pembawa (perusahaan atau nama)", "Carrier (company or person)"),
+    "handover.vehicle": ("Kendaraan (nomor polisi)", "Vehicle (plate)"),
+    "handover.place": ("Tempat", "Place"),
 }
 
 
@@ -130,10 +210,13 @@ def zone_name(zone_id: str) -> str:
     return ZONE_NAMES.get(zone_id, zone_id)
 
 
-def moment(value: datetime | None, zone_id: str = WIB, lang: str = "id") -> str:
-    """An instant in the facility's zone: '13 Jan 2021 18.30 WIB' (English: '13 Jan 2021 18:30 WIB')."""
-    if value is None:
+def moment(value: datetime | str | None, zone_id: str = WIB, lang: str = "id") -> str:
+    """An instant in the facility's zone: '13 Jan 2021 18.30 WIB' (English: '13 Jan 2021 18:30 WIB');
+    aggregates and read models keep instants as ISO text, which is read here."""
+    if not value:
         return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     local = value.astimezone(zone(zone_id))
     clock = f"{local.hour:02d}.{local.minute:02d}" if lang == "id" else f"{local.hour:02d}:{local.minute:02d}"
     return f"{day(local.date(), lang)} {clock} {zone_name(zone_id)}"
@@ -152,7 +235,7 @@ def _number(context: Any, value: int | float | None) -> str:
 
 
 @pass_context
-def _moment(context: Any, value: datetime | None, zone_id: str | None = None) -> str:
+def _moment(context: Any, value: datetime | str | None, zone_id: str | None = None) -> str:
     return moment(value, zone_id or context.get("zone", WIB), context.get("lang", "id"))
 
 
@@ -221,10 +304,25 @@ def render(request: Request, template: str, staff: Staff | None = None, status: 
     return templates.TemplateResponse(request, template, {**base, **context}, status_code=status)
 
 
+class PageRefused(Exception):
+    """A page the application refused (another scope, nothing there): shown as a page, with the reason."""
+
+    def __init__(self, staff: Staff, error: Exception) -> None:
+        super().__init__(str(error))
+        self.staff = staff
+        self.status = 404 if isinstance(error, NotFound) else 403
+
+
+def _refused(request: Request, error: PageRefused) -> HTMLResponse:
+    return render(request, "refused.html", error.staff, status=error.status, message=str(error))
+
+
 def _to_login(request: Request, error: LoginRequired) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(error.path, safe='/')}", status_code=303)
 
 
 def register(api: FastAPI) -> None:
-    """The page-side exception handler (a missing session goes to the login page)."""
+    """The page-side exception handler (a missing session goes to the login page); ``.wasm`` served as such."""
+    mimetypes.add_type("application/wasm", ".wasm")
     api.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
+    api.add_exception_handler(PageRefused, _refused)  # type: ignore[arg-type]

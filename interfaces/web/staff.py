@@ -14,10 +14,12 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from interfaces.api.routers.login import _safe_next
+from interfaces.web import warehouse
 from application.errors import NotAuthenticated
 from interfaces.web.pages import LANG_COOKIE, LANGUAGES, LoginRequired, StaffDep, current_staff
 
 router = APIRouter(tags=["pages"])
+router.include_router(warehouse.router)
 STATIC = Path(__file__).resolve().parent / "static"
 YEAR = 365 * 24 * 3600
 

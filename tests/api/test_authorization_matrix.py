@@ -662,6 +662,35 @@ def district_pages(world: World) -> list[str]:
             + page_answers(world, "GET", f"/distrik/orang/{person}", {"petugas": 200}))
 
 
+# Staff app, the warehouse pages (issue 11, helper H1): read by the browser's session, each
+# showing a facility the account's scope covers (Kota Bandung here) or a 403 page; the scan
+# screens are for the roles that run their command. The language switch and the service
+# worker are open to anyone; /home sends each account to its own home page.
+PUBLIC |= {("GET", "/bahasa"), ("GET", "/sw.js")}
+BANDUNG_READERS = dict.fromkeys(("admin", "gudang.jabar", "gudang.bandung", "auditor"), 200)
+
+
+def warehouse_pages(world: World) -> list[str]:
+    sscc = world.dispatched()  # 32.73 -> P327301
+    problems = []
+    for page in ("/gudang", "/gudang/kemas", "/gudang/kiriman", "/gudang/hitung"):
+        problems += page_answers(world, "GET", f"{page}?f=32.73", BANDUNG_READERS)
+    problems += page_answers(world, "GET", f"/gudang/kiriman/{sscc}", {**BANDUNG_READERS, "vaksinator": 200})
+    problems += page_answers(world, "GET", "/pindai/terima", dict.fromkeys(WAREHOUSES + VACCINATORS, 200))
+    problems += page_answers(world, "GET", "/pindai/kirim", dict.fromkeys(WAREHOUSES, 200))
+    problems += page_answers(world, "GET", "/home", dict.fromkeys(EVERYONE, 303))
+    return problems
+
+
+WAREHOUSE_PAGES = [
+    Custom((("GET", "/gudang"), ("GET", "/gudang/kemas"), ("GET", "/gudang/kiriman"), ("GET", "/gudang/hitung"),
+            ("GET", "/gudang/kiriman/{sscc}"), ("GET", "/pindai/{action}"), ("GET", "/home")),
+           "the warehouse's pages", warehouse_pages),
+    Case("GET", "/session", "who the browser is, and its CSRF token", None, lambda w: Req("/session"),
+         allowed=EVERYONE, cookie=True),
+]
+
+
 DESK_PAGES = [Custom((("GET", "/meja"), ("GET", "/meja/tiket/{ticket}"), ("POST", "/meja/cari")),
                      "the puskesmas desks' pages", desk_pages),
               Custom((("GET", "/distrik"), ("GET", "/distrik/orang/{recipient_id}")),
@@ -721,6 +750,7 @@ GROUPS: dict[str, list[Case | Custom]] = {
     "audit-history": HISTORY_CASES,
     "audit-exports": EXPORT_CASES,
     "desk-pages": DESK_PAGES,
+    "warehouse-pages": WAREHOUSE_PAGES,
 }
 ALL_CASES = [case for cases in GROUPS.values() for case in cases]
 

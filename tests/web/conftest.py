@@ -57,7 +57,7 @@ class Site:
 
 
 def build_world(tmp_path: Path) -> tuple[Settings, ColdChain]:
-    """Bio Farma, Jawa Barat, Kota Bandung, a puskesmas, DKI; two lots at Bio Farma; the demo accounts."""
+    """Bio Farma, Jawa Barat, Kota Bandung, a puskesmas, DKI; two lots at Bio Farma (CV001 expiring first); the demo accounts."""
     from interfaces.bootstrap import create_schema, open_campaign
 
     settings = Settings(database_url=f"sqlite:///{tmp_path}/rantai.sqlite", sms_outbox=str(tmp_path / "outbox.sqlite"),
@@ -65,8 +65,8 @@ def build_world(tmp_path: Path) -> tuple[Settings, ColdChain]:
     create_schema(settings)
     chain = ColdChain(open_campaign(settings), now=datetime.now(UTC).replace(microsecond=0)).build()
     chain.app.clock = lambda: datetime.now(UTC)
-    chain.release("CV001", vials=400, expiry=LOT_EXPIRY)
-    chain.release("CV002", vials=300, expiry=date(2030, 6, 30))
+    chain.release("CV001", vials=400, expiry=date(2030, 6, 30))
+    chain.release("CV002", vials=300, expiry=LOT_EXPIRY)
     for name, (role, scope) in ACCOUNTS.items():
         chain.app.add_user(name, role, scope, chain.by(actor="cli:test"), password=password_of(name))
     return settings, chain

@@ -51,7 +51,7 @@
     return fetch(command.url, { method: "POST", headers, body: JSON.stringify(command.body), credentials: "same-origin" });
   }
   async function reason(response) {
-    try { const body = await response.json(); return body.detail || body.message || response.statusText; }
+    try { const body = await response.json(); return body.message || response.statusText; }
     catch (e) { return response.statusText; }
   }
 
@@ -132,7 +132,7 @@
     }
   }
 
-  window.Rantai = { submit, sync, refresh, pending: all, words };
+  window.Rantai = { submit, sync, refresh, pending: all, words, now: nowWithOffset };
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
   window.addEventListener("online", () => { refresh(); sync(); });
   window.addEventListener("offline", refresh);
