@@ -20,7 +20,6 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
@@ -28,14 +27,7 @@ from uuid import UUID
 import psycopg
 import typer
 
-from domain.blast import Blast
-from domain.facility import Facility
-from domain.lot import Lot
 from domain.merkle import ProofError, inclusion_proof, leaf_hash, verify_inclusion
-from domain.session import VaccinationSession
-from domain.shipment import Shipment
-from domain.stock_ledger import StockLedger
-from domain.user import User
 from interfaces.cli import key_backup  # noqa: F401  (registers rantai keys backup / restore)
 from interfaces.cli.audit import audit
 from interfaces.settings import MissingSecrets, Settings, event_store_env
@@ -177,26 +169,29 @@ def verify(brought: CheckpointFile = None, key_file: KeyFile = None) -> None:
         typer.echo(f"The log extends the checkpoint of size {kept.size} ({how}).")
 
 
-def originator(kind: str, ids: list[str]) -> UUID:
-    """An aggregate's id from what history names it by; anything else ends the command (exit 2)."""
-    makers: dict[str, tuple[int, Any]] = {
-        "shipment": (1, Shipment.id_for), "lot": (2, Lot.id_for), "stock": (1, StockLedger.id_for),
-        "recipient": (1, UUID), "session": (2, lambda f, d: VaccinationSession.id_for(f, date.fromisoformat(d))),
-        "blast": (1, UUID), "user": (1, User.id_for), "facility": (1, Facility.id_for),
-    }
-    if kind not in makers:
-        raise fail(f"Unknown kind {kind!r}: choose one of {', '.join(makers)}.")
-    count, make = makers[kind]
-    if len(ids) != count:
-        raise fail(f"{kind} takes {count} id(s) before the version.")
+def originator(kind: str, ids: list[str]) -> str:
+    """The aggregate id (32 hex digits) history knows ``KIND ID...`` by (``application.history.resolve``);
+    a kind it does not know or the wrong number of ids end the command with exit 2, an unknown one with 1."""
+    from application.errors import NotFound
+    from application.history import UnknownKind, resolve
+    from interfaces.bootstrap import open_campaign
+
     try:
-        return make(*ids)
-    except ValueError:
-        raise fail(f"That is not a {kind} id (a recipient or blast id is a UUID, a day is YYYY-MM-DD).") from None
+        app = open_campaign(settings())
+    except (MissingSecrets, ValueError) as error:
+        raise fail(str(error)) from None
+    try:
+        return resolve(app, kind, ids).aggregate_id.hex
+    except UnknownKind as error:
+        raise fail(str(error)) from None
+    except NotFound as error:
+        raise fail(str(error), 1) from None
+    finally:
+        app.close()
 
 
 @audit.command("prove")
-def prove(kind: Annotated[str, typer.Argument(help="shipment, lot, stock, recipient, session, blast, user")],
+def prove(kind: Annotated[str, typer.Argument(help="shipment, lot, stock, recipient, session, blast or user")],
           ids_and_version: Annotated[list[str], typer.Argument(help="ID... VERSION", metavar="ID... VERSION")],
           brought: CheckpointFile = None, key_file: KeyFile = None,
           out: Annotated[Path | None, typer.Option("--out", help="Write the proof here (default: stdout)")] = None,
@@ -205,7 +200,7 @@ def prove(kind: Annotated[str, typer.Argument(help="shipment, lot, stock, recipi
     *ids, version_text = ids_and_version
     if not version_text.isdigit():
         raise fail("The last argument is the event's version (a number).")
-    aggregate_id = originator(kind, ids).hex
+    aggregate_id = originator(kind, ids)
     with seal_store() as (store, _):
         Sealer(store).seal()
         leaf = store.leaf_of_event(aggregate_id, int(version_text))

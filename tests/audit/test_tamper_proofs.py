@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from interfaces.cli.main import app as cli
 from projections.checkpoints import new_signing_key
 from tests.conftest import POSTGRES_URL
+from tests.scenario import CORONAVAC
 
 KEY = new_signing_key()
 
@@ -57,6 +58,11 @@ def test_a_proof_without_a_checkpoint_comes_with_a_new_one(sealed) -> None:
     assert result.exit_code == 0, result.output
     assert rantai("audit", "check-proof", "--proof", str(tmp / "proof.json"), "--key",
                   str(tmp / "key.pub")).exit_code == 0
+    for kind in (("lot", CORONAVAC, "CV001"), ("stock", "BIOFARMA")):
+        result = rantai("audit", "prove", *kind, "1", "--out", str(tmp / "other-proof.json"))
+        assert result.exit_code == 0, (kind, result.output)
+        assert rantai("audit", "check-proof", "--proof", str(tmp / "other-proof.json"), "--key",
+                      str(tmp / "key.pub")).exit_code == 0
     other_key = tmp / "other.pub"
     other_key.write_text("someone+00000000+AQ" + "A" * 42 + "=\n")
     assert rantai("audit", "check-proof", "--proof", str(tmp / "proof.json"), "--key", str(other_key)).exit_code == 2
@@ -64,11 +70,11 @@ def test_a_proof_without_a_checkpoint_comes_with_a_new_one(sealed) -> None:
 
 def test_prove_refuses_what_it_cannot_name(sealed) -> None:
     rantai, _, sscc, _ = sealed
-    assert rantai("audit", "prove", "shipment", sscc, "99").exit_code == 1
+    assert rantai("audit", "prove", "shipment", sscc, "99").exit_code == 1  # no such version
+    assert rantai("audit", "prove", "shipment", "000000000000000000", "1").exit_code == 1  # no such shipment
     assert rantai("audit", "prove", "shipment", sscc, "x").exit_code == 2
     assert rantai("audit", "prove", "lot", "only-a-gtin", "1").exit_code == 2
     assert rantai("audit", "prove", "planet", "earth", "1").exit_code == 2
-    assert rantai("audit", "prove", "recipient", "not-a-uuid", "1").exit_code == 2
 
 
 def test_verify_without_a_connection_exits_2(sealed, monkeypatch) -> None:
