@@ -161,10 +161,11 @@ def test_a_period_holds_the_events_of_those_days_only(chain, journey, validator)
 
 def test_a_document_that_breaks_the_standard_fails_the_schema(chain, journey, validator) -> None:
     """The schema check is real: the same document with a made-up step, a missing time
-    offset or a quantity that is not a number is refused."""
+    offset, a quantity that is not a number or a place that is not a URI is refused."""
     document = epcis_document(chain.app, OPERATOR, shipment=journey["sscc"])
     for spoil in (lambda e: e.update(bizStep="teleporting"), lambda e: e.pop("eventTimeZoneOffset"),
-                  lambda e: e["childQuantityList"][0].update(quantity="fifty")):
+                  lambda e: e["childQuantityList"][0].update(quantity="fifty"),
+                  lambda e: e["readPoint"].update(id="Gudang Bio Farma")):  # not a URI
         spoiled = json.loads(json.dumps(document))
         spoil(events(spoiled)[0])
         assert schema_errors(validator, spoiled), spoil
