@@ -38,6 +38,7 @@ from interfaces.bootstrap import (
     open_throttle,
 )
 from interfaces.settings import Settings
+from interfaces.web import admin as admin_pages
 from interfaces.web import desks as desk_pages
 from interfaces.web import district as district_pages
 from interfaces.web import public as public_pages
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     web_pages.register(api)
     for module in (login, users, shipments, lots, stock, scans, registrations, vaccinations, districts, reports,
                    dashboard, audit_routes, export_routes, staff_pages, desk_pages, public_pages,
-                   district_pages):
+                   district_pages, admin_pages):
         api.include_router(module.router, responses=ERROR_RESPONSES)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 

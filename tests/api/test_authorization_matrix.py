@@ -31,6 +31,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from application.access import AUDITOR, POLICY, WORKS_AT
+from application.jobs import start_job
 from application.logistics import NATIONAL_WAREHOUSE
 from domain.facility import FacilityKind
 from domain.recipient import Channel, ScreeningResult
@@ -619,13 +620,13 @@ CUSTOM_CASES = [
 # Without one a page goes to the login page (303); a role or scope it is not for gets a 403
 # page; desk 1's NIK search answers 404 alike for "unknown" and "booked elsewhere".
 def page_answers(world: World, method: str, url: str, expected: dict[str, int],
-                 form: Callable[[str], dict[str, str]] | None = None) -> list[str]:
+                 form: Callable[[str], dict[str, str]] | None = None, files: dict[str, Any] | None = None) -> list[str]:
     problems = []
     for who in (ANONYMOUS, FORGED, *EVERYONE):
         want = 303 if who in NOBODY else expected.get(who, 403)
         before = world.position()
         data = form(who) if form and who not in NOBODY else None
-        answer = world.client.request(method, url, data=data, headers=world.headers(who, cookie=True),
+        answer = world.client.request(method, url, data=data, files=files, headers=world.headers(who, cookie=True),
                                       follow_redirects=False)
         world.checks += 1
         world.client.cookies.clear()
@@ -691,10 +692,26 @@ WAREHOUSE_PAGES = [
 ]
 
 
+def admin_pages(world: World) -> list[str]:
+    """Admins read these pages; without the page's CSRF token nobody (admins included) starts a job."""
+    world.stocked()
+    job = start_job(world.chain.app, "import_targets", "import", "a finished list", 0, world.chain.by(actor="admin"))
+    forged = {"csrf_token": "forged", "phase": "1", "source": "x", "districts": "32.73", "deadline": "2021-01-13",
+              "days": "2021-01-14"}
+    target_list = {"file": ("s.csv", b"nik,name,phone,category,district,workplace\n", "text/csv")}
+    return (page_answers(world, "GET", "/admin", dict.fromkeys(ADMINS, 200))
+            + page_answers(world, "GET", f"/admin/lot?gtin={CORONAVAC}&lot=CV001", dict.fromkeys(ADMINS, 200))
+            + page_answers(world, "GET", f"/admin/tugas/{job.id.hex}", dict.fromkeys(ADMINS, 200))
+            + page_answers(world, "POST", "/admin/impor", {}, lambda who: forged, target_list)
+            + page_answers(world, "POST", "/admin/blast", {}, lambda who: forged))
+
+
 DESK_PAGES = [Custom((("GET", "/meja"), ("GET", "/meja/tiket/{ticket}"), ("POST", "/meja/cari")),
                      "the puskesmas desks' pages", desk_pages),
               Custom((("GET", "/distrik"), ("GET", "/distrik/orang/{recipient_id}")),
-                     "the district officer's pages", district_pages)]
+                     "the district officer's pages", district_pages),
+              Custom((("GET", "/admin"), ("GET", "/admin/lot"), ("GET", "/admin/tugas/{job_id}"),
+                      ("POST", "/admin/impor"), ("POST", "/admin/blast")), "the campaign admin's pages", admin_pages)]
 
 
 # Audit (issue 12, history and as-of): auditors and admins read histories, past states and past
