@@ -27,6 +27,7 @@ from domain.stock_ledger import WastageReason
 from domain.user import Role
 from interfaces.exports.documents import UnclearSelection, epcis_document, fhir_bundle
 from tests.application.test_recipients import JAN_14, at, import_rows, open_phase, register, screen_and_vaccinate
+from tests.application.test_history_fixture import old_store  # noqa: F401
 from tests.scenario import BIOFARMA_VAC, CORONAVAC, ColdChain, last_position, nik, target_row
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -291,3 +292,18 @@ def test_only_admins_and_auditors_in_scope_export_doses_and_a_refusal_writes_not
     bundle = fhir_bundle(chain.app, Caller("auditor", Role.AUDITOR, "national"), facility=PUSKESMAS)
     assert len(bundle["entry"]) == 2
     assert reads_of(chain, doses["ids"][1])[-1].by.role == "auditor"
+
+
+def test_a_store_written_before_provenance_exports_valid_documents(old_store, validator) -> None:  # noqa: F811
+    """Events are forever: the v1 fixture's events (upcast) translate as today's do."""
+    from interfaces.bootstrap import open_campaign
+
+    app = open_campaign(old_store)
+    try:
+        document = epcis_document(app, OPERATOR, first=date(2020, 1, 1), last=date(2099, 12, 31))
+        bundle = fhir_bundle(app, OPERATOR, facility="national")
+    finally:
+        app.close()
+    assert schema_errors(validator, document) == []
+    assert {"commissioning", "shipping", "receiving"} <= set(steps(document))
+    assert len(Bundle.model_validate(bundle).entry) > 0
