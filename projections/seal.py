@@ -82,6 +82,7 @@ class SealConflict(RuntimeError):
     """Another sealer sealed these leaves first."""
 
 
+LEAF_COLUMNS = "idx, notification_id, originator_id, version, topic, hash"
 TABLES = {
     "seal_leaves": "idx BIGINT PRIMARY KEY, notification_id BIGINT NOT NULL, originator_id TEXT NOT NULL, "
                    "version BIGINT NOT NULL, topic TEXT NOT NULL, hash {blob} NOT NULL",
@@ -193,14 +194,13 @@ class SealStore:
         return [self.node(level, index) for level, index in Frontier.edge_of(size)]
 
     def leaves(self, lo: int, hi: int) -> list[Leaf]:
-        rows = self.fetch("SELECT idx, notification_id, originator_id, version, topic, hash FROM {leaves} "
-                          "WHERE idx >= ? AND idx < ? ORDER BY idx", (lo, hi))
+        rows = self.fetch(f"SELECT {LEAF_COLUMNS} FROM {{leaves}} WHERE idx >= ? AND idx < ? ORDER BY idx", (lo, hi))
         return [Leaf(*row[:5], bytes(row[5])) for row in rows]
 
     def leaf_of_event(self, originator_id: str, version: int) -> Leaf | None:
         """The sealed leaf of an aggregate's event (its id as 32 hex digits)."""
-        rows = self.fetch("SELECT idx, notification_id, originator_id, version, topic, hash FROM {leaves} "
-                          "WHERE originator_id = ? AND version = ?", (originator_id, version))
+        rows = self.fetch(f"SELECT {LEAF_COLUMNS} FROM {{leaves}} WHERE originator_id = ? AND version = ?",
+                          (originator_id, version))
         return Leaf(*rows[0][:5], bytes(rows[0][5])) if rows else None
 
     def append(self, leaves: list[Leaf], nodes: list[tuple[int, int, bytes]]) -> None:

@@ -162,6 +162,7 @@ def verify(brought: CheckpointFile = None, key_file: KeyFile = None) -> None:
     if not report.clean:
         raise fail("\n".join(report.lines()), 1)
     typer.echo(f"OK: {report.rows} events; {report.sealed} sealed, their tree matches; "
+               f"{report.rows - report.sealed} not sealed yet, each decrypts; "
                f"{report.checkpoints} checkpoint(s) hold; root {report.root.hex()}")
     if kept is not None:
         how = (f"a consistency proof of {len(report.consistency)} hashes"

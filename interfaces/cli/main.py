@@ -44,7 +44,8 @@ app.command()(tls_cli.tls)
 def db_init() -> None:
     """Create the event store's tables (once, before serving processes start)."""
     if ensure_secrets():
-        console.print(f"New keys (encryption, NIK secret, gateway secret) written to {SECRETS_FILE} (keep it safe).")
+        console.print(f"New keys (encryption, NIK secret, gateway secret, checkpoint signing key) written to "
+                      f"{SECRETS_FILE} (keep it safe; back it up with rantai keys backup).")
         default_settings.cache_clear()
     names = create_schema(default_settings())
     console.print(f"Event store and read models ready ({', '.join(names)}).")

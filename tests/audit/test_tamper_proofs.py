@@ -90,7 +90,10 @@ def test_verify_without_a_connection_exits_2(sealed, monkeypatch) -> None:
 def test_postgres_event_tables_refuse_update_delete_and_truncate(settings, sealed) -> None:
     if not settings.database_url.startswith("postgres"):
         pytest.skip("triggers are PostgreSQL's (SQLite has no owner to refuse)")
+    from interfaces.bootstrap import create_schema
+
     rantai, chain, _, _ = sealed
+    create_schema(settings)  # rantai db init, a second time: the triggers are installed once, still
     with psycopg.connect(POSTGRES_URL, autocommit=True) as db:
         db.execute(f"SET search_path TO {settings.postgres_schema}")
         for statement in ("UPDATE campaign_events SET state = state", "DELETE FROM campaign_events",
