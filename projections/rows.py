@@ -165,14 +165,17 @@ class ReadModelView(TrackingRecorder):
         by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for key, values in rows.items():
             by_columns.setdefault(tuple(values), []).append((*key, *values.values()))
-        target = self.qualified(table.name)
         for columns, params in by_columns.items():
             names = (*table.key, *columns)
             sets = ", ".join(assign.format(c=c) for c in columns) if columns and assign else None
-            conflict = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
-            statement = (f"INSERT INTO {target} AS t ({', '.join(names)}) VALUES "
-                         f"({', '.join([self.mark] * len(names))}) ON CONFLICT ({', '.join(table.key)}) {conflict}")
-            yield statement, params
+            conflict = f"ON CONFLICT ({', '.join(table.key)}) " + (f"DO UPDATE SET {sets}" if sets else "DO NOTHING")
+            yield self.upsert(table, names, conflict, params)
+
+    def upsert(self, table: Table, names: tuple[str, ...], conflict: str,
+               params: list[tuple[Any, ...]]) -> tuple[str, list[tuple[Any, ...]]]:
+        """One INSERT … ON CONFLICT and its parameter rows (run with ``executemany``)."""
+        return (f"INSERT INTO {self.qualified(table.name)} AS t ({', '.join(names)}) VALUES "
+                f"({', '.join([self.mark] * len(names))}) {conflict}", params)
 
     def apply(self, changes: Changes, tracking: Tracking, previous: int | None = None) -> None:
         """Write the rows and the tracking position in one transaction.
@@ -248,6 +251,17 @@ class PostgresView(PostgresTrackingRecorder, ReadModelView):
         from psycopg.sql import SQL
 
         self.sql_create_statements += [SQL(s) for s in self.create_statements()]  # type: ignore[arg-type]
+
+    def upsert(self, table: Table, names: tuple[str, ...], conflict: str,
+               params: list[tuple[Any, ...]]) -> tuple[str, list[tuple[Any, ...]]]:
+        """All the rows in one statement, one array per column (``unnest``): a page's thousands of
+        rows cost one round trip instead of one pipelined statement each (measured: a replay of
+        the first 60,000 jan2021 events took half the time). A key appears once per statement:
+        ``Changes`` merges rows by key."""
+        arrays = ", ".join(f"%s::{table.columns[name].split()[0].lower()}[]" for name in names)
+        columns = [list(column) for column in zip(*params, strict=True)]
+        return (f"INSERT INTO {self.qualified(table.name)} AS t ({', '.join(names)}) "
+                f"SELECT * FROM unnest({arrays}) {conflict}", [tuple(columns)])
 
     def qualified(self, name: str) -> str:
         """Read models share a schema here: their tables carry the read model's name."""
