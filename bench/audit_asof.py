@@ -5,8 +5,9 @@
 The store is the jan2021 scenario (``bench.projections.scenario_store``:
 generated once into a kept schema, reused by later runs).
 
-1. as of a version: the busiest stock card (most events) asked for at
-   ``--samples`` random versions, ``History.as_of_version`` (the library's
+1. as of a version: in a fresh store, Bio Farma's stock card made to hold
+   ``--card-events`` events (1,000: a lot released, one-vial shipments
+   dispatched), asked for at ``--samples`` random versions, ``History.as_of_version`` (the library's
    ``repository.get(id, version=v)``: the nearest snapshot at or below v, then
    the events after it), p50/p99/max; then the same versions with the
    snapshot store switched off (every event from version 1), for comparison;
@@ -24,25 +25,27 @@ import argparse
 import random
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
-from uuid import UUID
 
-from eventsourcing.utils import get_topic
 from rich.console import Console
 
 from application.history import History, Subject
-from bench.projections import scenario_store
-from bench.store import DEFAULT_URL, backend, machine, redacted, write_result
-from domain.stock_ledger import StockLedger
+from bench.projections import analyze, scenario_store
+from application.access import Caller
+from application.logistics import NATIONAL_WAREHOUSE
+from bench.store import DEFAULT_URL, backend, fresh_settings, machine, redacted, write_result
+from domain.facility import FacilityKind
+from domain.shipment import ShipmentLine
 from interfaces.as_of import Moment, funnel_figures, read_models_as_of
-from interfaces.bootstrap import open_campaign
+from interfaces.bootstrap import create_schema, open_campaign
 from interfaces.scenarios.jan2021 import at
 from interfaces.settings import event_store_env
 
 SCALE = 0.1
 KEEP = "bench_audit_jan2021"
 SAMPLES = 2000
+CARD_EVENTS = 1000
 TARGET_P99_MS = 5.0
 say = Console(stderr=True).log
 
@@ -57,27 +60,24 @@ def timings(values: list[float]) -> dict[str, float]:
             "max": round(max(values), 3), "samples": len(values)}
 
 
-def busiest_card(app: Any) -> Subject:
-    """The stock card with the most events (one query over the log's table: bench only)."""
-    recorder: Any = app.recorder
-    postgres = backend_of(app) == "postgres"
-    table = f'"{recorder.datastore.schema}".{recorder.events_table_name}' if postgres else recorder.events_table_name
-    mark = "%s" if postgres else "?"
-    with recorder.datastore.transaction(commit=False) as cursor:
-        cursor.execute(f"SELECT originator_id, max(originator_version) AS v FROM {table} WHERE topic LIKE {mark} "
-                       "GROUP BY originator_id ORDER BY v DESC LIMIT 1", (get_topic(StockLedger) + ".%",))
-        row = cursor.fetchone()
-    ledger = app.repository.get(UUID(str(row["originator_id"])))
-    return Subject("stock", (ledger.facility,), ledger.id, (ledger.facility,), False)
+def long_card(app: Any, events: int) -> Subject:
+    """Bio Farma's stock card with ``events`` events: a lot released, then that many shipments
+    of one vial dispatched to Jawa Barat, one command each (the jan2021 scenario's busiest card
+    has a few dozen events, below the ledger's snapshot interval of 50)."""
+    operator = Caller.operator("bench", occurred_at=datetime(2021, 1, 3, 8, tzinfo=UTC))
+    app.register_facility(NATIONAL_WAREHOUSE, "PT Bio Farma", FacilityKind.NATIONAL_WAREHOUSE, None, operator)
+    app.register_facility("32", "JAWA BARAT", FacilityKind.PROVINCE_OFFICE, NATIONAL_WAREHOUSE, operator)
+    gtin = "06992806000015"
+    app.release_lot(gtin, "AUDIT1", date(2021, 12, 31), "CoronaVac", 1, "Sinovac", events, operator)
+    for _ in range(events - 2):
+        sscc = app.pack(NATIONAL_WAREHOUSE, "32", [ShipmentLine(gtin, "AUDIT1", 1)], operator).result["sscc"]
+        app.dispatch(sscc, operator)
+    ledger = app.get_stock(NATIONAL_WAREHOUSE)
+    return Subject("stock", (NATIONAL_WAREHOUSE,), ledger.id, (NATIONAL_WAREHOUSE,), False)
 
 
-def backend_of(app: Any) -> str:
-    return "postgres" if type(app.recorder).__module__ == "eventsourcing.postgres" else "sqlite"
-
-
-def as_of_version(app: Any, samples: int) -> dict[str, Any]:
+def as_of_version(app: Any, subject: Subject, samples: int) -> dict[str, Any]:
     history = History(app)
-    subject = busiest_card(app)
     latest = app.repository.get(subject.aggregate_id).version
     rng = random.Random(12)
     versions = [rng.randint(1, latest) for _ in range(samples)]
@@ -139,12 +139,21 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=SCALE)
     parser.add_argument("--keep-schema", default=KEEP)
     parser.add_argument("--samples", type=int, default=SAMPLES)
+    parser.add_argument("--card-events", type=int, default=CARD_EVENTS, help="events of the stock card asked about")
     args = parser.parse_args()
     keep = args.keep_schema if backend(args.database_url) == "postgres" else None
+    url = args.database_url if keep else args.database_url.replace(".sqlite", ".card.sqlite")
+    with fresh_settings(url) as found:
+        create_schema(found)
+        app = open_campaign(found)
+        try:
+            versions = as_of_version(app, long_card(app, args.card_events), args.samples)
+        finally:
+            app.close()
     with scenario_store(args.database_url, args.scale, keep) as (found, store):
         app = open_campaign(found)
         try:
-            versions = as_of_version(app, args.samples)
+            analyze(app, args.database_url)  # (not timed) statistics, as autovacuum would have gathered them
             dashboard = dashboard_at_1830(app, event_store_env(found))
         finally:
             app.close()
