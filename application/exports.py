@@ -35,7 +35,7 @@ from domain.stock_ledger import StockLedger
 from domain.user import NATIONAL
 
 EPCIS_EVENTS = (
-    StockLedger.Received, StockLedger.Wasted, StockLedger.WastageCorrected,
+    StockLedger.Received, StockLedger.Wasted, StockLedger.WastageCorrected, StockLedger.Counted,
     Shipment.Packed, Shipment.Dispatched, Shipment.HandedOver, Shipment.TemperatureRecorded,
     Shipment.Received, Shipment.ReceiptCorrected, Shipment.Cancelled,
     Lot.Quarantined, Lot.ReleasedFromQuarantine, Lot.Recalled,

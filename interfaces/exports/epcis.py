@@ -12,6 +12,7 @@ What each fact becomes (CBV 2.0 business steps and dispositions):
 - receipt: ``receiving`` with the accepted vials, and ``inspecting`` /
   ``non_sellable_other`` with the rejected ones and why;
 - wastage: ``destroying`` (DELETE), ``destroyed``, with the reason code;
+- a physical count: ``cycle_counting`` with what was found (and what the card expected);
 - a lot's quarantine, lifting and recall: dispositions ``non_sellable_other``,
   ``active`` and ``recalled`` for the whole lot (a class, no quantity);
 - a corrected receipt or wastage entry: the original event again with an
@@ -267,6 +268,13 @@ def wastage_corrected(event: Any, source: Source) -> list[Doc]:
     return declared_wrong(wasted(original, source), event, corrective)
 
 
+def counted(event: StockLedger.Counted, source: Source) -> list[Doc]:
+    """A physical count: what was found, beside what the card expected (in doses)."""
+    doc = base("ObjectEvent", event, "OBSERVE", "cycle_counting", None)
+    return [doc | {"quantityList": [vials(source, event.gtin, event.lot_number, event.counted)],
+                   "rantai:expectedDoses": event.expected, "rantai:differenceDoses": event.difference}]
+
+
 def lot_status(disposition: str, step: str | None) -> Callable[[Any, Source], list[Doc]]:
     def handler(event: Any, source: Source) -> list[Doc]:
         gtin, lot_number = source.lot_named(event.originator_id)
@@ -281,6 +289,7 @@ HANDLERS: dict[type, Callable[[Any, Source], list[Doc]]] = {
     StockLedger.Received: released,
     StockLedger.Wasted: wasted,
     StockLedger.WastageCorrected: wastage_corrected,
+    StockLedger.Counted: counted,
     Shipment.Packed: packed,
     Shipment.Cancelled: cancelled,
     Shipment.Dispatched: dispatched,
