@@ -222,3 +222,39 @@ def test_pack_a_shipment_and_print_its_label_sheet(site: Site, phone, name: str)
     response = page.request.get(f"{site.url}{label}")
     assert response.ok and response.headers["content-type"] == "application/pdf"
     assert response.body().startswith(b"%PDF")
+
+
+def test_a_session_ended_while_offline_resumes_the_queue_after_logging_in(site: Site, phone) -> None:
+    # Given a receipt queued offline
+    coming = to_bandung(site, ("CV001", 7))
+    page = phone.new_page()
+    site.login(page, "gudang.bandung")
+    page.evaluate("navigator.serviceWorker.ready")
+    wait_for_read_models(site, page)
+    page.goto(f"{site.url}/pindai/terima")
+    phone.route("**/*", lambda route: route.abort())
+    page.fill("#scan-text", coming)
+    page.press("#scan-text", "Enter")
+    page.wait_for_selector("#command:not([hidden])")
+    page.click("#confirm")
+    page.wait_for_selector("#outcome .ok")
+    scanned = page.evaluate("Rantai.pending()")[0]["occurredAt"]
+    # When the session has ended by the time the network returns
+    phone.clear_cookies()
+    phone.unroute("**/*")
+    page.evaluate("Rantai.sync()")
+    # Then nothing is dropped: the page asks for a login, and after it the queue goes on
+    page.wait_for_selector("#refused:not([hidden]) a")
+    assert page.inner_text("#queue-count") == "1"
+    assert site.chain.app.get_shipment(coming).received_at is None
+    page.click("#refused a")
+    page.fill("#username", "gudang.bandung")
+    page.fill("#password", "rahasia-gudang.bandung")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site.url}/pindai/terima")
+    page.wait_for_selector("#queue", state="hidden")
+    from datetime import datetime
+
+    shipment = site.chain.app.get_shipment(coming)
+    assert datetime.fromisoformat(shipment.received_at) == datetime.fromisoformat(scanned)
+    assert len(received_events(site, coming)) == 1
