@@ -203,11 +203,12 @@ class Exports:
         return lambda code: self.app.within(facility, code)
 
     def _record_export(self, caller: Caller, ids: list[UUID]) -> dict[UUID, str]:
-        """Each exported person's NIK, and a ``PersonalDataRead`` on each record (one write)."""
+        """Each exported person's NIK, and a ``PersonalDataRead`` on each record (one
+        write per ``PAGE`` people, so a national export is not one huge transaction)."""
         people: dict[UUID, str] = {}
 
-        def decide() -> Any:
-            recipients = list(self._fold(ids).values())
+        def decide(page: list[UUID]) -> Any:
+            recipients = list(self._fold(page).values())
             by = None
             for person in recipients:
                 by = self.app.acting("export_fhir", caller, person.district)
@@ -215,8 +216,9 @@ class Exports:
                 people[person.id] = person.nik
             return {}, recipients, by
 
-        if ids:
-            self.app.handle("export_fhir", caller, decide)
+        for start in range(0, len(ids), PAGE):
+            page = ids[start:start + PAGE]
+            self.app.handle("export_fhir", caller, lambda page=page: decide(page))
         return people
 
     def _fold(self, ids: list[UUID]) -> dict[UUID, Any]:

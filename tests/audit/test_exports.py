@@ -310,3 +310,14 @@ def test_a_store_written_before_provenance_exports_valid_documents(old_store, va
     assert schema_errors(validator, document) == []
     assert {"commissioning", "shipping", "receiving"} <= set(steps(document))
     assert len(Bundle.model_validate(bundle).entry) > 0
+
+
+def test_a_large_export_records_its_reads_a_page_at_a_time(chain, doses, monkeypatch) -> None:
+    import application.exports
+
+    monkeypatch.setattr(application.exports, "PAGE", 1)
+    position = last_position(chain.app)
+    bundle = fhir_bundle(chain.app, OPERATOR, facility=PUSKESMAS)
+    assert len(bundle["entry"]) == 2
+    assert last_position(chain.app) == position + 2  # one read each, in two writes
+    assert all(reads_of(chain, doses["ids"][serial]) for serial in (1, 2))
