@@ -12,7 +12,6 @@ from interfaces.scanner.digital_link import lot_uri
 from tests.api.conftest import accounts, api  # noqa: F401 - fixtures
 from tests.scenario import ColdChain, nik, reflect_the_whole_log
 from tests.web.clinic_world import CORONAVAC, PUSKESMAS, clinic_today, register_today
-from tests.web.conftest import LOT_EXPIRY
 
 
 @pytest.fixture
@@ -100,7 +99,7 @@ def test_a_dose_is_confirmed_from_the_tickets_and_the_vials_scans(site, phone, s
     page.click("#screening button[type=submit]")
     page.wait_for_selector("#vial-scan")
     # and desk 3 scans the vial and confirms the dose
-    page.fill("#vial-scan-text", lot_uri(CORONAVAC, "CV001", LOT_EXPIRY))
+    page.fill("#vial-scan-text", lot_uri(CORONAVAC, "CV001", chain.app.get_lot(CORONAVAC, "CV001").expiry))
     page.press("#vial-scan-text", "Enter")
     page.wait_for_selector("#dose-form:not([hidden])")
     assert "CV001" in page.inner_text("#vial-text")
