@@ -110,9 +110,9 @@ def checkpoint_signer(origin: str, key: Ed25519PrivateKey) -> Callable[[int, byt
     return lambda size, root: sign(origin, size, root, key)
 
 
-def read(note: str, name: str, public: Ed25519PublicKey) -> Checkpoint:
-    """The checkpoint in ``note`` once a signature by (``name``, ``public``) verifies on it."""
-    body, separator, signatures = note.partition("\n\n")
+def read_unsigned(note: str) -> Checkpoint:
+    """The checkpoint in ``note``, its signatures not checked (the server serving its own)."""
+    body, separator, _ = note.partition("\n\n")
     lines = body.split("\n")
     if not separator or len(lines) < 3:
         raise UnreadableCheckpoint("this is not a checkpoint note (origin, size and root, a blank line, signatures)")
@@ -124,6 +124,13 @@ def read(note: str, name: str, public: Ed25519PublicKey) -> Checkpoint:
         raise UnreadableCheckpoint("the checkpoint's size or root hash cannot be read") from error
     if size < 0 or len(root) != 32 or size_text != str(size):
         raise UnreadableCheckpoint("the checkpoint's size or root hash cannot be read")
+    return Checkpoint(origin, size, root, note)
+
+
+def read(note: str, name: str, public: Ed25519PublicKey) -> Checkpoint:
+    """The checkpoint in ``note`` once a signature by (``name``, ``public``) verifies on it."""
+    checkpoint = read_unsigned(note)
+    body, _, signatures = note.partition("\n\n")
     wanted = key_id(name, public)
     for line in signatures.splitlines():
         parts = line.split(" ")
@@ -138,6 +145,7 @@ def read(note: str, name: str, public: Ed25519PublicKey) -> Checkpoint:
         try:
             public.verify(signature[4:], (body + "\n").encode())
         except InvalidSignature:
-            raise BadCheckpoint(f"the signature of {name} on the checkpoint of size {size} does not verify") from None
-        return Checkpoint(origin, size, root, note)
-    raise BadCheckpoint(f"the checkpoint of size {size} carries no signature by {name}")
+            raise BadCheckpoint(f"the signature of {name} on the checkpoint of size {checkpoint.size} "
+                                "does not verify") from None
+        return checkpoint
+    raise BadCheckpoint(f"the checkpoint of size {checkpoint.size} carries no signature by {name}")

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from interfaces.api.errors import ERROR_RESPONSES, register_error_handlers
 from interfaces.api.limits import RequestLimits
 from interfaces.api.routers import audit as audit_routes
+from interfaces.api.routers import audit_log as audit_log_routes
 from interfaces.api.routers import exports as export_routes
 from interfaces.api.routers import (
     dashboard,
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     register_error_handlers(api)
     web_pages.register(api)
     for module in (login, users, shipments, lots, stock, scans, registrations, vaccinations, districts, reports,
-                   dashboard, audit_routes, export_routes, staff_pages, desk_pages, public_pages,
+                   dashboard, audit_routes, audit_log_routes, export_routes, staff_pages, desk_pages, public_pages,
                    district_pages, admin_pages):
         api.include_router(module.router, responses=ERROR_RESPONSES)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -5,29 +5,25 @@ line on stdout then starts with ``TAMPERED`` and names the first event that
 differs); 2 a usage error, a checkpoint or proof file that cannot be read, or
 no connection to the store.
 
-An inclusion proof is a JSON document (``rantai-inclusion-proof/1``) holding
-the checkpoint it is for, the stored row (its state encrypted: the proof
-reveals no personal data), the leaf's number and the RFC 9162 audit path in
-hex. ``rantai audit check-proof`` checks it with the checkpoint and the
-public key alone, without the store; any RFC 9162 implementation can too
-(the leaf is ``hex id \\n version \\n topic \\n`` + state, see projections/seal.py).
+An inclusion proof is a JSON document (``projections/seal_proof.py``) that
+``rantai audit check-proof`` checks with the checkpoint and the public key
+alone, without the store.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import psycopg
 import typer
 
-from domain.merkle import ProofError, inclusion_proof, leaf_hash, verify_inclusion
+from domain.merkle import ProofError
 from interfaces.cli import key_backup  # noqa: F401  (registers rantai keys backup / restore)
 from interfaces.cli.audit import audit
 from interfaces.settings import MissingSecrets, Settings, event_store_env
@@ -35,16 +31,16 @@ from projections.checkpoints import (
     BadCheckpoint,
     Checkpoint,
     UnreadableCheckpoint,
-    read,
     checkpoint_signer,
+    read,
     read_verifier_key,
     signing_key,
     verifier_key,
 )
-from projections.seal import Leaf, SealStore, Sealer, leaf_of, open_seal
+from projections.seal import Leaf, SealStore, Sealer, open_seal
+from projections.seal_proof import RowNotSealed, check, proof_document, read_proof
 from projections.seal_verify import Verifier, decrypter
 
-PROOF_FORMAT = "rantai-inclusion-proof/1"
 UNREACHABLE = (psycopg.Error, sqlite3.Error)  # no connection, or no event store there
 
 CheckpointFile = Annotated[Path | None, typer.Option("--checkpoint", help="A checkpoint note kept by an auditor")]
@@ -210,7 +206,10 @@ def prove(kind: Annotated[str, typer.Argument(help="shipment, lot, stock, recipi
         checkpoint = read_checkpoint(brought, public_key(key_file)) if brought else latest_checkpoint(store, leaf)
         if leaf.index >= checkpoint.size:
             raise fail(f"The checkpoint of size {checkpoint.size} predates that event (leaf {leaf.index}).")
-        proof = proof_document(store, leaf, checkpoint)
+        try:
+            proof = proof_document(store, leaf, checkpoint)
+        except RowNotSealed as error:
+            raise fail(f"TAMPERED: {error}", 1) from None
     text = json.dumps(proof, indent=2) + "\n"
     if out is None:
         typer.echo(text, nl=False)
@@ -225,24 +224,6 @@ def latest_checkpoint(store: SealStore, leaf: Leaf) -> Checkpoint:
     return issue_checkpoint(store)
 
 
-def proof_document(store: SealStore, leaf: Leaf, checkpoint: Checkpoint) -> dict[str, Any]:
-    rows = store.rows(leaf.notification_id - 1, 1)
-    if not rows or rows[0][0] != leaf.notification_id or leaf_hash(leaf_of(rows[0])) != leaf.hash:
-        raise fail(f"TAMPERED: the stored row at log position {leaf.notification_id} is not the sealed one "
-                   "(run rantai audit verify)", 1)
-    row = rows[0]
-    return {
-        "format": PROOF_FORMAT,
-        "checkpoint": checkpoint.note,
-        "tree_size": checkpoint.size,
-        "leaf_index": leaf.index,
-        "event": {"log_position": row[0], "originator_id": row[1], "version": row[2], "topic": row[3],
-                  "state": base64.b64encode(row[4]).decode()},
-        "leaf_hash": leaf.hash.hex(),
-        "path": [h.hex() for h in inclusion_proof(leaf.index, checkpoint.size, store.node)],
-    }
-
-
 @audit.command("check-proof")
 def check_proof(
     proof_file: Annotated[Path, typer.Option("--proof", help="A proof from `rantai audit prove`")],
@@ -254,14 +235,9 @@ def check_proof(
     Without --checkpoint, the checkpoint inside the proof is used (its signature still checked)."""
     key = public_key(key_file)
     try:
-        proof = json.loads(proof_file.read_text())
-        event = proof["event"]
-        row = (int(event["log_position"]), str(event["originator_id"]), int(event["version"]),
-               str(event["topic"]), base64.b64decode(event["state"], validate=True))
-        index, size = int(proof["leaf_index"]), int(proof["tree_size"])
-        path = [bytes.fromhex(h) for h in proof["path"]]
-        note = brought.read_text() if brought else str(proof["checkpoint"])
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        row, index, size, path, note = read_proof(json.loads(proof_file.read_text()))
+        note = brought.read_text() if brought else note
+    except (OSError, UnicodeDecodeError, ValueError) as error:
         raise fail(f"The proof cannot be read ({type(error).__name__}).") from None
     try:
         checkpoint = read(note, *key)
@@ -273,7 +249,7 @@ def check_proof(
         raise fail(f"The proof is for a log of {size} events, the checkpoint for {checkpoint.size}: ask for a "
                    "proof against this checkpoint (rantai audit prove … --checkpoint FILE).")
     try:
-        verify_inclusion(index, size, leaf_hash(leaf_of(row)), path, checkpoint.root)
+        check(row, index, path, checkpoint)
     except ProofError as error:
         raise fail(f"TAMPERED: the proof does not hold: {error}", 1) from None
     typer.echo(f"OK: event {row[2]} of aggregate {UUID(hex=row[1])} (log position {row[0]}) is leaf {index} "

@@ -757,6 +757,32 @@ EXPORT_CASES = [
          **AUDIT_READERS, check=is_media("application/fhir+json")),
 ]
 
+# Audit (issue 12, the tamper-evident log): the latest signed checkpoint (of the whole log: any
+# admin or auditor) and an inclusion proof of one event of what the caller may see the history of.
+
+
+def sealed_and_signed(world: World) -> str:
+    """A dispatched shipment (32.73 -> P327301), the log sealed and a checkpoint signed (a throwaway key)."""
+    from projections.checkpoints import checkpoint_signer, new_signing_key, signing_key
+    from projections.seal import Sealer, open_seal
+
+    sscc = world.dispatched()
+    store = open_seal(dict(world.chain.app.env))
+    try:
+        Sealer(store, signer=checkpoint_signer("test/log", signing_key(new_signing_key()))).checkpoint()
+    finally:
+        store.close()
+    return sscc
+
+
+SEAL_CASES = [
+    Case("GET", "/audit/checkpoint", "the latest checkpoint", "read_history",
+         lambda w: (sealed_and_signed(w), Req("/audit/checkpoint"))[1], allowed=ADMINS + AUDITORS,
+         check=is_media("text/plain")),
+    Case("GET", "/audit/proof/{kind}/{key}", "the dispatch of a shipment 32.73 -> P327301", "read_history",
+         lambda w: Req(f"/audit/proof/shipment/{sealed_and_signed(w)}", params={"version": 2}), **AUDIT_READERS),
+]
+
 GROUPS: dict[str, list[Case | Custom]] = {
     "accounts": ACCOUNT_CASES,
     "stock": STOCK_CASES,
@@ -766,6 +792,7 @@ GROUPS: dict[str, list[Case | Custom]] = {
     "reports": REPORT_CASES + CUSTOM_CASES,
     "audit-history": HISTORY_CASES,
     "audit-exports": EXPORT_CASES,
+    "audit-seal": SEAL_CASES,
     "desk-pages": DESK_PAGES,
     "warehouse-pages": WAREHOUSE_PAGES,
 }
