@@ -44,3 +44,22 @@ def test_the_service_worker_controls_the_whole_app(site, phone) -> None:
     assert response.ok
     assert response.headers["service-worker-allowed"] == "/"
     assert response.headers["content-type"].startswith("text/javascript")
+
+
+def test_a_wrong_password_is_told_in_the_chosen_language(site, phone) -> None:
+    page = phone.new_page()
+    page.goto(f"{site.url}/bahasa?to=en&next=/login")
+    page.fill("#username", "gudang.jabar")
+    page.fill("#password", "not-the-password")
+    page.click("button[type=submit]")
+    assert page.inner_text(".error") == "Wrong user name or password."
+    assert page.get_attribute("html", "lang") == "en"
+
+
+def test_a_page_in_english_reads_in_english(site, phone) -> None:
+    page = phone.new_page()
+    site.login(page, "gudang.jabar")
+    page.click("a.lang")
+    assert page.url == f"{site.url}/gudang"
+    assert page.inner_text("h1") == "Stock card — JAWA BARAT"
+    assert "Scan to receive" in page.inner_text("nav.menu")

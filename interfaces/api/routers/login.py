@@ -14,11 +14,10 @@ from application.accounts import SESSION_HOURS
 from application.errors import NotAuthenticated
 from interfaces.api.deps import CampaignDep
 from interfaces.api.security import SESSION_COOKIE, csrf_token
-from interfaces.web.pages import HOME, render
+from interfaces.web.pages import HOME, language, render, translate
 
 router = APIRouter(tags=["login"])
-LOCKED = "Terlalu banyak percobaan gagal. Coba lagi dalam {minutes} menit, atau minta admin membuka akun Anda."
-WRONG = "Nama pengguna atau kata sandi salah."
+LOCKED, WRONG = "login.locked", "login.wrong"  # words of interfaces/web/pages.py, in the page's language
 
 
 def _safe_next(target: str) -> str:
@@ -48,7 +47,8 @@ def login(
     username = username.strip().lower()
     wait = max(throttle.retry_after(limits.login_user, username), throttle.retry_after(limits.login_address, address))
     if wait:
-        response = _page(request, 429, LOCKED.format(minutes=max(1, wait // 60)), username, next)
+        locked = translate(LOCKED, language(request)).format(minutes=max(1, wait // 60))
+        response = _page(request, 429, locked, username, next)
         response.headers["Retry-After"] = str(wait)
         return response
     try:
@@ -56,7 +56,7 @@ def login(
     except NotAuthenticated:
         throttle.hit(limits.login_user, username)
         throttle.hit(limits.login_address, address)
-        return _page(request, 401, WRONG, username, next)
+        return _page(request, 401, translate(WRONG, language(request)), username, next)
     throttle.clear(limits.login_user, username)
     target = _safe_next(next)
     if target == "/":  # no page asked for: the role's own home
