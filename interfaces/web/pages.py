@@ -142,6 +142,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "receive.rejected": ("Ditolak", "Rejected"),
     "receive.reason": ("Alasan tolak", "Reason rejected"),
     "receive.celsius": ("Suhu saat tiba (°C)", "Arrival temperature (°C)"),
+    "receive.split": ("+ Bagian lain lot ini (VVM berbeda)", "+ Another part of this lot (another VVM stage)"),
     "correct.title": ("Koreksi penerimaan", "Correct the receipt"),
     "correct.reason": ("Alasan koreksi", "Reason for the correction"),
     "correct.submit": ("Simpan koreksi", "Record the correction"),
@@ -299,12 +300,18 @@ StaffDep = Annotated[Staff, Depends(current_staff)]
 
 
 def render(request: Request, template: str, staff: Staff | None = None, status: int = 200,
-           **context: Any) -> HTMLResponse:
-    """A page in the chosen language, with the helpers every template uses (``t``, the user, the menu)."""
+           keep_offline: bool = True, **context: Any) -> HTMLResponse:
+    """A page in the chosen language, with the helpers every template uses (``t``, the user, the menu).
+
+    ``keep_offline=False`` for a page showing unmasked personal data: sent with
+    ``Cache-Control: no-store``, so neither the browser nor the service worker keeps a copy."""
     lang = language(request)
     context.setdefault("zone", WIB)
     base = {"lang": lang, "t": lambda key: translate(key, lang), "staff": staff, "path": request.url.path}
-    return templates.TemplateResponse(request, template, {**base, **context}, status_code=status)
+    response = templates.TemplateResponse(request, template, {**base, **context}, status_code=status)
+    if not keep_offline:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 class PageRefused(Exception):

@@ -116,8 +116,11 @@ def test_receive_a_shipment_through_the_camera_and_the_stock_card_changes(site: 
     assert f"Kiriman {sscc} dari JAWA BARAT, 1 lot" in page.inner_text(".scan-result")
     assert wasm == ["application/wasm"]  # no BarcodeDetector in Linux Chromium: zxing-wasm decoded it
     page.fill("fieldset[data-lot=CV001] [name=accepted]", "10")
-    page.fill("fieldset[data-lot=CV001] [name=rejected]", "2")
-    page.fill("fieldset[data-lot=CV001] [name=reason]", "pecah")
+    page.click("fieldset[data-lot=CV001] .split")  # two vials arrived with VVM stage 3
+    second = page.locator("fieldset[data-lot=CV001]").nth(1)
+    second.locator("[name=rejected]").fill("2")
+    second.locator("[name=vvm_stage]").select_option("3")
+    second.locator("[name=reason]").fill("VVM 3")
     page.fill("#celsius", "6.5")
     page.click("#confirm")
     page.wait_for_selector("#outcome p")
@@ -126,9 +129,11 @@ def test_receive_a_shipment_through_the_camera_and_the_stock_card_changes(site: 
     # Then the shipment is received, line by line, and the stock card shows it
     shipment = chain.app.get_shipment(sscc)
     assert shipment.arrival_celsius == Decimal("6.5")
-    assert [(p.lot_number, p.accepted, p.rejected, p.reason) for p in shipment.receipt] == [("CV001", 10, 2, "pecah")]
+    assert [(p.lot_number, p.accepted, p.rejected, p.vvm_stage, p.reason) for p in shipment.receipt] == [
+        ("CV001", 10, 0, 1, ""), ("CV001", 0, 2, 3, "VVM 3")]
     page.goto(f"{site.url}/gudang")
     assert page.inner_text("#stock tr[data-lot=CV001] .vials") == "10"
+    assert "2 dikarantina" in page.inner_text("#stock tr[data-lot=CV001]")  # the rejected vials, kept apart
     context.close()
 
 

@@ -134,6 +134,9 @@
 
   window.Rantai = { submit, sync, refresh, pending: all, words, now: nowWithOffset };
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+  // Logging out forgets the kept pages (the queue stays: it is sent after the next login).
+  const logout = document.querySelector('form[action="/logout"]');
+  if (logout && "caches" in window) logout.addEventListener("submit", () => { caches.delete("rantai-v1"); });
   window.addEventListener("online", () => { refresh(); sync(); });
   window.addEventListener("offline", refresh);
   setInterval(sync, 15000);

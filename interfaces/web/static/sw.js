@@ -1,6 +1,7 @@
 // The service worker (served at /sw.js, scope /): pages still open when the network drops.
 //
-// Pages: network first, the last copy when offline. Static files: the cache
+// Pages: network first, the last copy when offline; a page sent with
+// "Cache-Control: no-store" (personal data unmasked) is never kept. Static files: the cache
 // first (they change with a new CACHE name). Writes are never touched here:
 // the page's queue (rantai.js) keeps them in IndexedDB and sends them later.
 "use strict";
@@ -21,7 +22,8 @@ async function networkFirst(request) {
   const cache = await caches.open(CACHE);
   try {
     const response = await fetch(request);
-    if (response.ok && !response.redirected) cache.put(request, response.clone());
+    const private_ = (response.headers.get("Cache-Control") || "").includes("no-store");
+    if (response.ok && !response.redirected && !private_) cache.put(request, response.clone());
     return response;
   } catch (error) {
     const kept = await cache.match(request, { ignoreSearch: false });

@@ -51,6 +51,12 @@
           set.dataset.gtin = line.gtin; set.dataset.lot = line.lot_number;
           set.querySelector("legend").textContent = `${line.lot_number} · ${line.vials} ${say.vials}`;
           set.querySelector('[name="accepted"]').value = line.vials;
+          set.querySelector(".split").addEventListener("click", () => {  // some vials in another state
+            const other = set.cloneNode(true);
+            other.querySelector('[name="accepted"]').value = 0;
+            other.querySelector(".split").remove();
+            set.after(other);
+          });
           lines.append(part);
         }
       }
