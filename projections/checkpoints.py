@@ -85,7 +85,7 @@ def verifier_key(name: str, public: Ed25519PublicKey) -> str:
 def read_verifier_key(text: str) -> tuple[str, Ed25519PublicKey]:
     """(name, public key) of a verifier key; ``BadCheckpoint`` if it is not one."""
     try:
-        name, hex_id, encoded = text.strip().split("+")
+        name, hex_id, encoded = text.strip().split("+", 2)  # base64 may hold "+" too; a name may not
         raw = base64.b64decode(encoded, validate=True)
         if raw[:1] != ED25519 or len(raw) != 33:
             raise ValueError("not an Ed25519 key")

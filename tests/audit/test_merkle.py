@@ -169,3 +169,4 @@ def test_the_sealed_leaf_is_the_stored_row_and_both_hashings_agree() -> None:
     row = (7, "0" * 31 + "1", 3, "domain.shipment:Shipment.Received", b"\x00\xffsealed bytes\n")
     assert leaf_of(row) == b"00000000000000000000000000000001\n3\ndomain.shipment:Shipment.Received\n" + row[4]
     assert leaf_hashes([row]) == [leaf_hash(leaf_of(row))]
+
