@@ -263,3 +263,47 @@ def test_a_session_ended_while_offline_resumes_the_queue_after_logging_in(site: 
     shipment = site.chain.app.get_shipment(coming)
     assert datetime.fromisoformat(shipment.received_at) == datetime.fromisoformat(scanned)
     assert len(received_events(site, coming)) == 1
+
+
+def test_count_wastage_and_a_correction_made_from_the_record(site: Site, phone) -> None:
+    # Given 20 vials at Kota Bandung
+    chain = site.chain
+    chain.receive_all(to_bandung(site, ("CV001", 20)))
+    page = phone.new_page()
+    site.login(page, "gudang.bandung")
+    # When the warehouse counts 19, records 3 broken, then corrects that entry to 1
+    page.goto(f"{site.url}/gudang/hitung")
+    page.fill("#count-vials", "19")
+    page.click("#count button[type=submit]")
+    page.wait_for_selector("#outcome .ok")
+    page.fill("#waste-doses", "3")
+    page.select_option("#waste-reason", "broken")
+    page.click("#wastage button[type=submit]")
+    page.wait_for_selector("#outcome .ok")
+    page.reload()
+    entry = page.locator(".wastage-correction").first
+    entry.locator("[name=doses]").fill("1")
+    entry.locator("[name=reason]").fill("salah hitung: hanya 1 pecah")
+    entry.locator("button").click()
+    page.wait_for_selector("#outcome .ok")
+    # Then the card holds 19 - 3 + 2 = 18, and the history keeps all three entries
+    assert chain.on_hand(BANDUNG) == 18
+    kinds = [type(e).__name__ for e in chain.app.repository.event_store.get(chain.app.get_stock(BANDUNG).id)]
+    assert kinds[-3:] == ["Counted", "Wasted", "WastageCorrected"]
+
+
+def test_a_courier_takes_a_box_over_by_scanning_it(site: Site, phone) -> None:
+    sscc = to_bandung(site, ("CV001", 4))  # on its way from Jawa Barat's store
+    page = phone.new_page()
+    site.login(page, "gudang.jabar")
+    page.goto(f"{site.url}/pindai/serah")
+    page.fill("#scan-text", sscc)
+    page.press("#scan-text", "Enter")
+    page.wait_for_selector("#command:not([hidden])")
+    page.fill("#carrier", "PT Kurir Dingin")
+    page.fill("#vehicle", "D 1234 AB")
+    page.click("#confirm")
+    page.wait_for_selector("#outcome .ok")
+    handed = [e for e in site.chain.app.repository.event_store.get(site.chain.app.get_shipment(sscc).id)
+              if type(e).__name__ == "HandedOver"]
+    assert [(e.carrier, e.vehicle, e.holder) for e in handed] == [("PT Kurir Dingin", "D 1234 AB", "gudang.jabar")]
