@@ -25,7 +25,7 @@ may see it; password hashes are never shown.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -258,7 +258,7 @@ class History:
         """The library's reconstruction at ``version`` (from the nearest snapshot)."""
         if version < 1:
             raise NotFound("Versions start at 1.")
-        aggregate = self.app.repository.get(subject.aggregate_id, version=version)
+        aggregate = self.app.repository.get(subject.aggregate_id, version=version, projector_func=mutated)
         if aggregate.version != version:  # the library answers the latest when asked beyond it
             raise NotFound(f"The {subject.label} has no version {version} (it is at version {aggregate.version}).")
         return aggregate
@@ -288,6 +288,14 @@ class History:
             aggregate.version += 1
             aggregate.modified_on = event.timestamp
         return aggregate
+
+
+def mutated(aggregate: Any, events: Iterable[Any]) -> Any:
+    """The library's ``project_aggregate`` without its per-event ``isinstance`` check against a
+    runtime protocol (a quarter of the time of a reconstruction from a snapshot)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 def _occurred(event: Any) -> datetime:
