@@ -107,6 +107,8 @@ def sign(origin: str, size: int, root: bytes, key: Ed25519PrivateKey) -> Checkpo
 
 def checkpoint_signer(origin: str, key: Ed25519PrivateKey) -> Callable[[int, bytes], Checkpoint]:
     """What a sealer calls to sign a checkpoint of (size, root)."""
+    if not origin or "+" in origin or any(c.isspace() for c in origin):
+        raise BadCheckpoint(f"a checkpoint's origin is one word without '+' (RANTAI_CHECKPOINT_ORIGIN={origin!r})")
     return lambda size, root: sign(origin, size, root, key)
 
 

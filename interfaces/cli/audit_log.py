@@ -111,7 +111,11 @@ def read_checkpoint(file: Path, key) -> Checkpoint:
 
 def issue_checkpoint(store: SealStore) -> Checkpoint:
     """Seal the log to its end and sign (and store) a checkpoint of it."""
-    return Sealer(store, signer=checkpoint_signer(settings().checkpoint_origin, private_key())).checkpoint()
+    try:
+        signer = checkpoint_signer(settings().checkpoint_origin, private_key())
+    except BadCheckpoint as error:
+        raise fail(str(error)) from None
+    return Sealer(store, signer=signer).checkpoint()
 
 
 @audit.command("checkpoint")

@@ -11,6 +11,7 @@ from domain.merkle import leaf_hash, root_of
 from projections.checkpoints import (
     BadCheckpoint,
     UnreadableCheckpoint,
+    checkpoint_signer,
     key_id,
     new_signing_key,
     raw_public,
@@ -58,3 +59,6 @@ def test_a_verifier_key_reads_back_whatever_its_base64_holds() -> None:
         assert name == "rantai/campaign" and raw_public(back) == raw_public(public)
     with pytest.raises(BadCheckpoint):
         read_verifier_key("rantai/campaign+00000000+" + base64.b64encode(b"\x01" + bytes(32)).decode())
+    for origin in ("", "two words", "a+b"):
+        with pytest.raises(BadCheckpoint):
+            checkpoint_signer(origin, KEY)
