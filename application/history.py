@@ -188,10 +188,6 @@ class Entry:
                 **plain({k: v for k, v in vars(self).items() if k != "data"}), "data": self.data}
 
 
-def event_name(topic: str) -> str:
-    return topic.split(":", 1)[-1]
-
-
 def may_see_personal_data(caller: Caller) -> bool:
     """The operator (the command line, unmasked on request) and roles allowed personal data."""
     return caller.is_operator or caller.role in POLICY["read_recipient"].roles
