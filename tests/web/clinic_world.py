@@ -34,3 +34,23 @@ def register_today(chain: ColdChain, serial: int = 1) -> str:
                                  chain.by("web"))
     return outcome.result["ticket"]
 
+
+
+def stage_clinic(site: object) -> dict[str, str]:
+    """For ``make screens``: a desk session under way (one person vaccinated, one at desk 2), a
+    non-responder without a phone, and an import job part-way (the values the screens' paths name)."""
+    from application.access import CAMPAIGN, Caller
+    from application.jobs import start_job
+    from domain.recipient import ScreeningResult
+
+    chain: ColdChain = site.chain  # type: ignore[attr-defined]
+    clinic_today(chain)
+    waiting, done = register_today(chain, 1), register_today(chain, 2)
+    chain.app.screen(done, ScreeningResult.ELIGIBLE, "", None, chain.by(PUSKESMAS))
+    chain.app.vaccinate(done, CORONAVAC, "CV001", "vaksinator", chain.by(PUSKESMAS))
+    import_rows(chain.app, [target_row(4, phone="")], chain.by("KEMENKES", "admin"))
+    admin = Caller.operator("admin")
+    job = start_job(chain.app, "import_targets", "import", "sasaran-jabar.csv · fase 1", 500, admin)
+    job.advance(200, "200 baru · 0 sudah ada · 0 ditolak", chain.app.acting("import_targets", admin, CAMPAIGN))
+    chain.app.save(job)
+    return {"ticket": waiting, "person": chain.app.recipient_id(nik(serial=4)).hex, "job": job.id.hex}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from application.logistics import NATIONAL_WAREHOUSE
 from domain.stock_ledger import WastageReason
+from tests.web.clinic_world import stage_clinic
 from tests.web.live import CHROMIUM, PHONE, Site, password_of, serving
 
 DECODER = "/static/vendor/"
@@ -44,6 +45,17 @@ SCREENS: list[Screen] = [
     Screen("scan-dispatch", "/pindai/kirim", "gudang.bandung"),
     Screen("scan-handover", "/pindai/serah", "gudang.jabar"),
     Screen("refused-other-scope", "/gudang?f=31", "gudang.jabar"),
+    # the desks, district officers, admins, public registration and the dashboard (items 4-8; tests/web/clinic_world.py)
+    Screen("dashboard", "/", "auditor"),
+    Screen("dashboard-province", "/?area=32", "auditor"),
+    Screen("desk-home", "/meja", "vaksinator"),
+    Screen("desk-ticket", "/meja/tiket/{ticket}", "vaksinator"),
+    Screen("district-worklist", "/distrik", "petugas"),
+    Screen("district-person", "/distrik/orang/{person}", "petugas"),
+    Screen("admin", "/admin", "admin"),
+    Screen("admin-job", "/admin/tugas/{job}", "admin"),
+    Screen("admin-lot", "/admin/lot?gtin=06992806000015&lot=CV001", "admin"),
+    Screen("public-register", "/daftar?kabupaten=32.73", None),
 ]
 
 
@@ -92,7 +104,7 @@ def run(folder: Path, screens: list[Screen] = SCREENS) -> dict[str, dict[str, in
     folder.mkdir(parents=True, exist_ok=True)
     weights = {}
     with tempfile.TemporaryDirectory() as work, serving(Path(work)) as site, sync_playwright() as driver:
-        values = stage(site)
+        values = stage(site) | stage_clinic(site)
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         time.sleep(2)  # the server's followers catch up with the staged log in the background
         for screen in screens:
