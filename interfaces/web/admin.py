@@ -1,5 +1,5 @@
-"""The campaign admin's pages (issue 11, item 6): accounts (add, revoke), lots (release,
-quarantine, recall with the recall trace), and the two long jobs — a target list import
+"""The campaign admin's pages (issue 11, item 6): accounts (add, revoke), facilities (look
+up, register), lots (release, quarantine, recall with the recall trace), and the two long jobs — a target list import
 and the SMS blast — each with a progress bar that survives a page reload.
 
 The long jobs are started here (a file upload is no command for the offline queue) and
@@ -23,15 +23,18 @@ from fastapi import APIRouter, File, Form, Path as PathParam, Query, Request, Up
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from application.access import Caller
-from application.errors import ApplicationError
+from application.errors import ApplicationError, Forbidden
 from application.jobs import get_job, run_job, start_job
 from domain.calendar import zone
 from domain.errors import RuleBroken
+from domain.facility import Facility, FacilityKind
 from domain.job import RUNNING
 from domain.user import Role
 from interfaces.cli.targets import WrongColumns, count_lines, read_rows
 from interfaces.web.admin_words import WORDS  # noqa: F401 - registers the admin pages' words
+from interfaces.reports import district_names
 from interfaces.web.pages import Staff, StaffDep, render
+from interfaces.web.public import kecamatan_of
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 JobId = Annotated[str, PathParam(min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$")]
@@ -185,3 +188,49 @@ def lot_page(request: Request, staff: StaffDep, gtin: Gtin = None, lot: Lot = No
     trace = view.trace(found.gtin, found.lot_number, campaign.today_at("BIOFARMA").isoformat())
     return render(request, "admin/lot.html", staff, lot=found,
                   lot_status=found.status_on(campaign.today_at("BIOFARMA")), trace=trace, position=view.max_tracking_id(campaign.name) or 0)
+
+
+# Facilities -------------------------------------------------------------------------------
+
+FacilityCode = Annotated[str | None, Query(alias="kode", max_length=20, pattern=r"^[A-Za-z0-9.]+$")]
+
+
+def children(campaign: Any, code: str) -> list[Any]:
+    """The registered facilities one level below ``code``: a province's districts, a district's puskesmas."""
+    if len(code) == 2 and code.isdigit():
+        found = [campaign.find(Facility, Facility.id_for(d)) for d in sorted(district_names()) if d.startswith(code + ".")]
+        return [f for f in found if f is not None]
+    if len(code) == 5:
+        return [f for k in kecamatan_of().get(code, []) for f in campaign.facilities_in_kecamatan(k)]
+    return []
+
+
+@router.get("/admin/fasilitas", response_class=HTMLResponse)
+def facilities_page(request: Request, staff: StaffDep, kode: FacilityCode = None) -> HTMLResponse:
+    """A facility (by its code), the facilities registered below it, and the form registering a new one."""
+    if staff.role is not Role.ADMIN:
+        return refused(request, staff, "admin.not_yours", 403)
+    campaign = request.app.state.campaign
+    facility = campaign.find(Facility, Facility.id_for(kode)) if kode else None
+    if kode and facility is None:
+        return refused(request, staff, "admin.no_facility", 404)
+    return render(request, "admin/facilities.html", staff, facility=facility,
+                  below=children(campaign, facility.code) if facility else [], kinds=list(FacilityKind))
+
+
+@router.post("/admin/fasilitas", response_class=HTMLResponse)
+def register_facility(request: Request, staff: StaffDep,
+                      code: Annotated[str, Form(min_length=2, max_length=20, pattern=r"^[A-Za-z0-9.]+$")],
+                      name: Annotated[str, Form(min_length=2, max_length=120)],
+                      kind: Annotated[FacilityKind, Form()],
+                      parent: Annotated[str, Form(max_length=20, pattern=r"^[A-Za-z0-9.]*$")] = "",
+                      csrf: Annotated[str, Form(alias="csrf_token", max_length=100)] = "") -> Response:
+    """Register a puskesmas or hospital (or an office) under its parent; then its page."""
+    if (refusal := checked(request, staff, csrf)) is not None:
+        return refusal
+    try:
+        request.app.state.campaign.register_facility(code, name, kind, parent or None, staff.caller)
+    except (ApplicationError, RuleBroken) as error:
+        status = 403 if isinstance(error, Forbidden) else 409
+        return render(request, "desks/message.html", staff, status=status, message=str(error))
+    return RedirectResponse(f"/admin/fasilitas?kode={code}", status_code=303)

@@ -68,5 +68,16 @@ WORDS: dict[str, tuple[str, str]] = {
     "admin.people": ("orang divaksin dari lot ini", "people vaccinated from this lot"),
     "admin.aefi": ("laporan KIPI", "AEFI reports"),
     "admin.position": ("Posisi log jejak", "Trace log position"),
+    "admin.facilities": ("Fasilitas", "Facilities"),
+    "admin.find_facility": ("Cari fasilitas (kode: 32, 32.73, P327301)", "Find a facility (code: 32, 32.73, P327301)"),
+    "admin.no_facility": ("Fasilitas itu belum terdaftar.", "That facility is not registered."),
+    "admin.code": ("Kode", "Code"), "admin.name": ("Nama", "Name"), "admin.kind": ("Jenis", "Kind"),
+    "admin.parent": ("Induk (kode)", "Parent (code)"), "admin.zone": ("Zona waktu", "Time zone"),
+    "admin.below": ("Terdaftar di bawahnya", "Registered below it"),
+    "admin.register_facility": ("Daftarkan fasilitas", "Register a facility"),
+    "admin.kind.national_warehouse": ("Gudang nasional", "National warehouse"),
+    "admin.kind.province_office": ("Dinas kesehatan provinsi", "Province health office"),
+    "admin.kind.district_office": ("Dinas kesehatan kabupaten/kota", "District health office"),
+    "admin.kind.puskesmas": ("Puskesmas", "Puskesmas"), "admin.kind.hospital": ("Rumah sakit", "Hospital"),
 }
 add_words(WORDS)

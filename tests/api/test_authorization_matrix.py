@@ -703,7 +703,10 @@ def admin_pages(world: World) -> list[str]:
             + page_answers(world, "GET", f"/admin/lot?gtin={CORONAVAC}&lot=CV001", dict.fromkeys(ADMINS, 200))
             + page_answers(world, "GET", f"/admin/tugas/{job.id.hex}", dict.fromkeys(ADMINS, 200))
             + page_answers(world, "POST", "/admin/impor", {}, lambda who: forged, target_list)
-            + page_answers(world, "POST", "/admin/blast", {}, lambda who: forged))
+            + page_answers(world, "POST", "/admin/blast", {}, lambda who: forged)
+            + page_answers(world, "GET", "/admin/fasilitas?kode=32.73", dict.fromkeys(ADMINS, 200))
+            + page_answers(world, "POST", "/admin/fasilitas", {},
+                           lambda who: forged | {"code": "P327388", "name": "Puskesmas X", "kind": "puskesmas"}))
 
 
 DESK_PAGES = [Custom((("GET", "/meja"), ("GET", "/meja/tiket/{ticket}"), ("POST", "/meja/cari")),
@@ -711,7 +714,8 @@ DESK_PAGES = [Custom((("GET", "/meja"), ("GET", "/meja/tiket/{ticket}"), ("POST"
               Custom((("GET", "/distrik"), ("GET", "/distrik/orang/{recipient_id}")),
                      "the district officer's pages", district_pages),
               Custom((("GET", "/admin"), ("GET", "/admin/lot"), ("GET", "/admin/tugas/{job_id}"),
-                      ("POST", "/admin/impor"), ("POST", "/admin/blast")), "the campaign admin's pages", admin_pages)]
+                      ("POST", "/admin/impor"), ("POST", "/admin/blast"), ("GET", "/admin/fasilitas"),
+                      ("POST", "/admin/fasilitas")), "the campaign admin's pages", admin_pages)]
 
 
 # Audit (issue 12, history and as-of): auditors and admins read histories, past states and past

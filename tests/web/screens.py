@@ -55,6 +55,7 @@ SCREENS: list[Screen] = [
     Screen("admin", "/admin", "admin"),
     Screen("admin-job", "/admin/tugas/{job}", "admin"),
     Screen("admin-lot", "/admin/lot?gtin=06992806000015&lot=CV001", "admin"),
+    Screen("admin-facilities", "/admin/fasilitas?kode=32.73", "admin"),
     Screen("public-register", "/daftar?kabupaten=32.73", None),
 ]
 

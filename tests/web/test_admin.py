@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from application.jobs import get_job
+from domain.facility import Facility
 from domain.job import FINISHED, RUNNING
 from domain.user import Role
 from interfaces.sms.outbox import OutboxGateway
@@ -126,3 +127,22 @@ def test_the_admin_page_lists_accounts_in_scope_and_a_lot_shows_its_trace(
     assert "BIOFARMA" in lot.text  # the trace: on hand at Bio Farma
     assert api.get("/admin/lot", params={"gtin": CORONAVAC, "lot": "NOPE"}).status_code == 404
     assert api.get("/admin/tugas/" + "0" * 32).status_code == 404
+
+
+def test_facilities_are_looked_up_and_registered_under_their_parent(chain: ColdChain, api: TestClient) -> None:  # noqa: F811
+    csrf = as_admin(api, chain)
+    bandung = api.get("/admin/fasilitas", params={"kode": "32.73"})
+    assert bandung.status_code == 200 and "KOTA BANDUNG" in bandung.text and "P327301" in bandung.text
+    added = api.post("/admin/fasilitas", data={"code": "P327302", "name": "Puskesmas Sukajadi", "kind": "puskesmas",
+                                               "parent": "32.73", "csrf_token": csrf}, follow_redirects=False)
+    assert added.status_code == 303 and added.headers["location"] == "/admin/fasilitas?kode=P327302"
+    assert chain.app.get_facility("P327302").parent == "32.73"
+    again = api.post("/admin/fasilitas", data={"code": "P327302", "name": "Lagi", "kind": "puskesmas",
+                                               "parent": "32.73", "csrf_token": csrf})
+    assert again.status_code == 409
+    assert api.get("/admin/fasilitas", params={"kode": "P999999"}).status_code == 404
+    as_admin(api, chain, "31")  # an admin of DKI may not register in Jawa Barat
+    dki_csrf = api.get("/session").json()["csrf"]
+    refused = api.post("/admin/fasilitas", data={"code": "P327303", "name": "Puskesmas X", "kind": "puskesmas",
+                                                 "parent": "32.73", "csrf_token": dki_csrf})
+    assert refused.status_code == 403 and chain.app.find(Facility, Facility.id_for("P327303")) is None
