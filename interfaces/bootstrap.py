@@ -106,18 +106,29 @@ def open_read_models(settings: Settings, *, create_tables: bool | None = None,
     return {name: open_read_model(cls, env) for name, cls in READ_MODELS.items() if only is None or name in only}
 
 
+def open_sealer(env: dict[str, str], settings: Settings | None) -> Sealer:
+    """The sealer of the store ``env`` names; it signs a checkpoint every ``checkpoint_every_minutes``
+    while the log grows when ``settings`` hold the checkpoint key."""
+    from projections.checkpoints import checkpoint_signer, signing_key
+
+    if settings is None or not settings.checkpoint_key:
+        return Sealer(open_seal(env))
+    signer = checkpoint_signer(settings.checkpoint_origin, signing_key(settings.checkpoint_key))
+    return Sealer(open_seal(env), signer=signer, every=settings.checkpoint_every_minutes * 60)
+
+
 class BackgroundFollowers:
     """The embedded (SQLite) deployment: every read model followed by a thread
     of the serving process. The PostgreSQL deployment runs ``rantai worker``."""
 
-    def __init__(self, campaign: Campaign, read_models: dict[str, ReadModel]) -> None:
+    def __init__(self, campaign: Campaign, read_models: dict[str, ReadModel], settings: Settings | None = None) -> None:
         self.stop = threading.Event()
         self.threads = [
             threading.Thread(target=Follower(campaign, model).follow, args=(self.stop,),
                              name=f"follow-{name}", daemon=True)
             for name, model in read_models.items()
         ]
-        sealer = Sealer(open_seal(dict(campaign.env)))  # the tamper-evident log, sealed seconds behind
+        sealer = open_sealer(dict(campaign.env), settings)  # the tamper-evident log, sealed seconds behind
         self.threads.append(threading.Thread(target=sealer.follow, args=(self.stop,), name="follow-seal", daemon=True))
 
     def __enter__(self) -> BackgroundFollowers:

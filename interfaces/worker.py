@@ -34,12 +34,10 @@ import time
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 
-from interfaces.bootstrap import default_settings, open_campaign, open_read_models
+from interfaces.bootstrap import default_settings, open_campaign, open_read_models, open_sealer
 from interfaces.settings import event_store_env
 from projections.catalog import READ_MODELS
 from projections.follower import PAGE_SIZE, Follower
-from projections.checkpoints import checkpoint_signer, signing_key
-from projections.seal import Sealer, open_seal
 
 PAGE_SIZE_VARIABLE = "RANTAI_PROJECTION_PAGE_SIZE"
 SEAL = "seal"  # the child that seals the log (projections/seal.py) beside the read models' children
@@ -91,14 +89,12 @@ def follow_read_model(name: str) -> None:
 
 def follow_seal(settings: Settings, stop: threading.Event) -> None:
     """Seal the log (the tamper-evident tree of ``rantai audit verify``), seconds behind it."""
-    seal = open_seal(event_store_env(settings))
+    sealer = open_sealer(event_store_env(settings), settings)
     try:
         log.info("seal: following the log")
-        signer = checkpoint_signer(settings.checkpoint_origin, signing_key(settings.checkpoint_key)) \
-            if settings.checkpoint_key else None
-        Sealer(seal, signer=signer, every=settings.checkpoint_every_minutes * 60).follow(stop)
+        sealer.follow(stop)
     finally:
-        seal.close()
+        sealer.store.close()
 
 
 def watch_supervisor(stop: threading.Event) -> None:

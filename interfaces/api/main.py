@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         api.state.resolver = config.gs1_resolver.rstrip("/")
         api.state.csrf_secret = hashlib.sha256(b"rantai-csrf:" + (config.cipher_key or "").encode()).digest()
         embedded = config.database_url.startswith("sqlite")
-        with BackgroundFollowers(api.state.campaign, api.state.read_models) if embedded else nullcontext():
+        with BackgroundFollowers(api.state.campaign, api.state.read_models, config) if embedded else nullcontext():
             yield
         for model in api.state.read_models.values():
             model.view.datastore.close()

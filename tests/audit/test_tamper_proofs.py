@@ -143,3 +143,25 @@ def test_the_sealer_follows_the_log_and_issues_checkpoints_while_it_grows(settin
         assert report.clean and report.checkpoints == len(store.checkpoints()) >= 1
     finally:
         store.close()
+
+
+def test_rantai_serve_embedded_followers_seal_and_sign_with_the_configured_key(settings, app, chain) -> None:
+    import time
+
+    from interfaces.bootstrap import BackgroundFollowers
+    from interfaces.settings import event_store_env
+    from projections.seal import open_seal
+
+    keyed = settings.model_copy(update={"checkpoint_key": KEY, "checkpoint_every_minutes": 0})
+    chain.release("CV001", 100)
+    head = app.recorder.max_notification_id()
+    store = open_seal(event_store_env(settings))
+    try:
+        with BackgroundFollowers(app, {}, keyed):
+            deadline = time.monotonic() + 60
+            while not (store.checkpoints() and store.sealed()[1] == head) and time.monotonic() < deadline:
+                time.sleep(0.1)
+        # every event sealed, and a checkpoint signed of all of them (log positions may skip: sizes compared)
+        assert store.sealed()[1] == head and store.checkpoints()[-1][0] == store.sealed()[0]
+    finally:
+        store.close()
