@@ -28,7 +28,6 @@ from uuid import UUID
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from domain.merkle import (
-    EMPTY_ROOT,
     Frontier,
     ProofError,
     consistency_proof,
@@ -92,10 +91,6 @@ class Walk:
     sealed_root: bytes | None = None
     stored: dict[int, bytes] = field(default_factory=dict)  # stored chunk subtrees, fetched a page at a time
 
-    def __post_init__(self) -> None:
-        if self.report.sealed == 0:
-            self.sealed_root = EMPTY_ROOT
-
     def reached(self, frontier: Frontier) -> None:
         """The tree has grown to ``frontier.size`` leaves: compare the roots wanted at that size."""
         if frontier.size == self.report.sealed:
@@ -118,6 +113,7 @@ class Verifier:
         report = Report()
         report.sealed, _ = self.store.sealed()
         walk = Walk(report, self.checkpoint_roots(report, brought))
+        walk.reached(walk.frontier)  # the empty tree: a checkpoint of size 0, nothing sealed yet
         chunk = 1 << CHUNK_LEVEL
         rows: list[Row] = []
         hashes: list[bytes] = []

@@ -165,3 +165,11 @@ def test_rantai_serve_embedded_followers_seal_and_sign_with_the_configured_key(s
         assert store.sealed()[1] == head and store.checkpoints()[-1][0] == store.sealed()[0]
     finally:
         store.close()
+
+
+def test_an_empty_log_and_its_checkpoint_verify(rantai, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("RANTAI_CHECKPOINT_KEY", KEY)
+    assert rantai("audit", "checkpoint", "--out", str(tmp_path / "empty.txt")).exit_code == 0
+    assert (tmp_path / "empty.txt").read_text().split("\n")[1] == "0"
+    result = rantai("audit", "verify", "--checkpoint", str(tmp_path / "empty.txt"))
+    assert result.exit_code == 0, result.output
