@@ -101,6 +101,8 @@ add_words({
                      "Updated {at}; the page reloads every minute; the log holds {n} events."),
     "dash.read_models": ("Model baca", "Read models"),
     "dash.lag": ("tertinggal", "behind"),
+    "dash.outside": ("Wilayah itu tidak ada, atau di luar wilayah akun Anda.",
+                     "That area does not exist, or lies outside your account's area."),
     "age.minutes": ("{n} menit", "{n} minutes"),
     "age.hours": ("{n} jam", "{n} hours"),
     "age.days": ("{n} hari", "{n} days"),
@@ -173,11 +175,20 @@ def frange(top: float, step: float) -> list[float]:
     return [i * step for i in range(int(round(top / step)) + 1)]
 
 
+def staff_of(request: Request, caller: Caller) -> Staff:
+    return Staff(caller, csrf_token(request, request.cookies.get(SESSION_COOKIE, "")))
+
+
+def render_refusal(request: Request, caller: Caller, status: int) -> HTMLResponse:
+    """An area the caller may not see, or that does not exist (the same words for both)."""
+    return render(request, "desks/message.html", staff_of(request, caller), status=status, message="dash.outside")
+
+
 def render_dashboard(request: Request, caller: Caller, data: dict[str, Any]) -> HTMLResponse:
     """The page for ``caller`` from the feed's ``data`` (the same dict ``/dashboard/data`` answers)."""
     lang = language(request)
     now = datetime.fromisoformat(data["generated_at"])
-    staff = Staff(caller, csrf_token(request, request.cookies.get(SESSION_COOKIE, "")))
+    staff = staff_of(request, caller)
     stuck = {row["name"]: row["stuck"] for row in data["read_models"] if row["stuck"]}
 
     def position_note(position: dict[str, Any] | None) -> dict[str, Any]:

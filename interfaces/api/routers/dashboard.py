@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from application.errors import Forbidden, NotAuthenticated, NotFound
 from domain.recipient import Severity
-from interfaces.api.dashboard_page import render_dashboard
+from interfaces.api.dashboard_page import render_dashboard, render_refusal
 from interfaces.api.deps import CallerDep, CampaignDep, ReadModelsDep
 from interfaces.api.security import SESSION_COOKIE
 from interfaces.reference_data import facility_rows
@@ -62,7 +62,11 @@ def dashboard_page(request: Request, campaign: CampaignDep, read_models: ReadMod
         if "text/html" in request.headers.get("accept", ""):
             return RedirectResponse("/login?next=/", status_code=303)
         raise
-    return render_dashboard(request, caller, dashboard_data(read_models, campaign, caller, area, clock))
+    try:
+        data = dashboard_data(read_models, campaign, caller, area, clock)
+    except (Forbidden, NotFound) as refusal:  # another area: a page saying so, not JSON
+        return render_refusal(request, caller, 403 if isinstance(refusal, Forbidden) else 404)
+    return render_dashboard(request, caller, data)
 
 
 @router.get("/dashboard/data")
