@@ -78,6 +78,11 @@ def stage(site: Site) -> dict[str, str]:
     return {"sscc": received}
 
 
+def staged(site: Site) -> dict[str, str]:
+    """Every page's staged world: what fills each path's ``{...}``."""
+    return stage(site) | stage_clinic(site)
+
+
 def logged_in(browser, site: Site, account: str | None):  # noqa: ANN001, ANN201 - Playwright objects
     """A fresh phone-sized context (empty cache), with a session cookie got without loading any page."""
     context = browser.new_context(viewport=PHONE, locale="id-ID", timezone_id="Asia/Jakarta",
@@ -105,7 +110,7 @@ def run(folder: Path, screens: list[Screen] = SCREENS) -> dict[str, dict[str, in
     folder.mkdir(parents=True, exist_ok=True)
     weights = {}
     with tempfile.TemporaryDirectory() as work, serving(Path(work)) as site, sync_playwright() as driver:
-        values = stage(site) | stage_clinic(site)
+        values = staged(site)
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         time.sleep(2)  # the server's followers catch up with the staged log in the background
         for screen in screens:

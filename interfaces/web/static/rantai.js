@@ -59,12 +59,21 @@
   async function submit(url, body, label, occurredAt) {
     const command = { url, body, label, key: crypto.randomUUID(), occurredAt: occurredAt || nowWithOffset(),
                       created: Date.now() };
-    if ((await all()).length) { await put(command); refresh(); sync(); return { status: "queued" }; }
+    if ((await all()).some((c) => !c.refused)) {  // behind those still waiting, to keep the order
+      await put(command); refresh(); sync(); return { status: "queued", message: words.queued };
+    }
     let response;
-    try { response = await post(command, csrf()); }
-    catch (e) { await put(command); refresh(); return { status: "queued", message: words.queued }; }
+    try {
+      response = await post(command, csrf());
+      if (response.status === 403 && (await response.clone().json().catch(() => ({}))).error === "CsrfMissing") {
+        const session = await fetch("/session", { credentials: "same-origin" });  // a page kept from another session
+        if (session.ok) response = await post(command, (await session.json()).csrf);
+      }
+    } catch (e) { await put(command); refresh(); return { status: "queued", message: words.queued }; }
     if (response.status === 401 || response.status >= 500) {
-      await put(command); refresh(); return { status: "queued", message: words.login };
+      await put(command); refresh();
+      if (response.status === 401) showLogin();
+      return { status: "queued", message: words.login };
     }
     if (!response.ok) return { status: "refused", message: await reason(response), code: response.status };
     return { status: "sent", body: await response.json() };
