@@ -6,6 +6,7 @@ province → district drill-down stays inside the caller's scope."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -145,3 +146,31 @@ def test_drill_down_stays_inside_the_callers_scope(vaccinations: ColdChain, api:
     assert api.get("/dashboard/data", params={"area": "<script>"}, headers=dki).status_code == 422
     officer = api.get("/dashboard/data", params={"area": "32.73"}, headers=accounts("petugas")).json()
     assert officer["funnel"]["totals"]["dose1"] == 2
+
+
+def test_on_15_january_of_the_jan2021_replay_nobody_has_dropped_out(app, settings) -> None:
+    """The issue's own example: the rollout replayed (its doses on 14–15 January), the dashboard
+    read on the evening of the 15th — and read again today, on a server clock of 2026."""
+    from application.access import Caller
+    from interfaces.api.main import create_app
+    from interfaces.scenarios.jan2021 import Rollout, at
+    from interfaces.sms.outbox import OutboxGateway
+
+    gateway = OutboxGateway(settings.sms_outbox)
+    Rollout(app, gateway, scale=0.001).run()
+    gateway.close()
+    _, token, _ = app.add_user("auditor.replay", Role.AUDITOR, "national", Caller.operator("cli:test"))
+    now = [at(15, 20)]
+    with TestClient(create_app(settings, clock=lambda: now[0])) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        reflect_the_whole_log(client, SimpleNamespace(app=app))
+        data = client.get("/dashboard/data").json()
+        totals = data["funnel"]["totals"]
+        assert totals["dose1"] > 0 and totals["dose2"] == 0
+        assert (totals["dose2_due"], totals["drop_out_rate"]) == (0, None)  # not 100 %
+        assert data["clock"]["measured_on"] == "server"  # the evening of the 15th: the log is live
+        now[0] = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)  # the same log read today
+        today = client.get("/dashboard/data").json()
+        assert today["clock"]["measured_on"] == "log" and today["clock"]["replay"] is True
+        assert today["funnel"]["totals"]["drop_out_rate"] == 1.0  # today every dose 2 is long overdue
+        assert all(row["hours_in_transit"] < 14 * 24 for row in today["shipments"]["longest"])
