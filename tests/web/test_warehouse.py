@@ -307,3 +307,27 @@ def test_a_courier_takes_a_box_over_by_scanning_it(site: Site, phone) -> None:
     handed = [e for e in site.chain.app.repository.event_store.get(site.chain.app.get_shipment(sscc).id)
               if type(e).__name__ == "HandedOver"]
     assert [(e.carrier, e.vehicle, e.holder) for e in handed] == [("PT Kurir Dingin", "D 1234 AB", "gudang.jabar")]
+
+
+def test_a_photo_of_the_label_is_read_by_the_server_when_there_is_no_camera(site: Site, phone) -> None:
+    sscc = to_bandung(site, ("CV001", 6))
+    card = labels.shipment_card(site.chain.app, site.chain.app.get_shipment(sscc))
+    page = phone.new_page()
+    site.login(page, "gudang.bandung")
+    page.goto(f"{site.url}/pindai/terima")
+    page.set_input_files("#scan-photo", files=[{"name": "label.png", "mimeType": "image/png",
+                                                "buffer": drawing.png(labels.shipment_label(card))}])
+    page.wait_for_selector(".scan-result.good:not(:has-text('Membaca'))")
+    assert sscc in page.inner_text(".scan-result")
+    assert page.locator("fieldset[data-lot=CV001] [name=accepted]").input_value() == "6"
+
+
+def test_a_code_that_is_not_ours_is_refused_in_words(site: Site, phone) -> None:
+    page = phone.new_page()
+    site.login(page, "gudang.bandung")
+    page.goto(f"{site.url}/pindai/terima")
+    page.fill("#scan-text", "https://example.com/not-a-label")
+    page.press("#scan-text", "Enter")
+    page.wait_for_selector(".scan-result.bad")
+    assert page.inner_text(".scan-result").startswith("This is not a Rantai shipment label")  # the parser's words
+    assert page.locator("#command").is_hidden()
