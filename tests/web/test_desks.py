@@ -3,6 +3,8 @@ never in a URL), and in headless Chromium: a dose confirmed from the ticket's an
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -111,4 +113,36 @@ def test_a_dose_is_confirmed_from_the_tickets_and_the_vials_scans(site, phone, s
     recipient = chain.app.find_by_nik(nik(serial=1))
     assert [(d.number, d.lot_number, d.facility) for d in recipient.doses] == [(1, "CV001", PUSKESMAS)]
     assert page.inner_text("#timer").startswith(("30:00", "29:"))
+    assert chain.app.get_stock(PUSKESMAS).doses_of(f"{CORONAVAC}/CV001") == 19
+
+
+def test_a_dose_confirmed_offline_is_recorded_once_at_its_scan_time(site, phone) -> None:
+    # Given a person screened at desk 2, and the vial scanned at desk 3 while the network was up
+    chain = site.chain
+    clinic_today(chain)
+    ticket = register_today(chain)
+    chain.app.screen(ticket, ScreeningResult.ELIGIBLE, "", None, chain.by(PUSKESMAS))
+    page = phone.new_page()
+    site.login(page, "vaksinator", f"/meja/tiket/{ticket}")
+    page.wait_for_selector("#vial-scan")
+    page.fill("#vial-scan-text", lot_uri(CORONAVAC, "CV001", chain.app.get_lot(CORONAVAC, "CV001").expiry))
+    page.press("#vial-scan-text", "Enter")
+    page.wait_for_selector("#dose-form:not([hidden])")
+    # When the network drops (for the page and its service worker alike) and the dose is confirmed
+    phone.route("**/*", lambda route: route.abort())
+    page.click("#confirm-dose")
+    page.wait_for_selector("#observe:not([hidden])")  # the observation starts at once
+    assert "Tidak ada jaringan" in page.inner_text("#outcome")
+    waiting = page.evaluate("Rantai.pending()")
+    assert [c["url"] for c in waiting] == [f"/tickets/{ticket}/dose"]
+    recipient_id = chain.app.recipient_id(nik(serial=1))
+    assert chain.app.get_recipient(recipient_id).doses == []
+    # Then, back online, it is sent and recorded once, at the vial's scan time
+    phone.unroute("**/*")
+    page.evaluate("Rantai.sync()")
+    page.wait_for_selector("#queue", state="hidden")
+    page.evaluate("Rantai.sync()")  # nothing left to send twice
+    doses = [e for e in chain.app.events.get(recipient_id) if type(e).__name__ == "Vaccinated"]
+    assert len(doses) == 1
+    assert doses[0].by.occurred_at == datetime.fromisoformat(waiting[0]["occurredAt"])
     assert chain.app.get_stock(PUSKESMAS).doses_of(f"{CORONAVAC}/CV001") == 19
