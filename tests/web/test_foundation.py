@@ -63,3 +63,17 @@ def test_a_page_in_english_reads_in_english(site, phone) -> None:
     assert page.url == f"{site.url}/gudang"
     assert page.inner_text("h1") == "Stock card — JAWA BARAT"
     assert "Scan to receive" in page.inner_text("nav.menu")
+
+
+KEPT = "caches.open('rantai-v1').then((c) => c.keys()).then((ks) => ks.map((r) => new URL(r.url).pathname))"
+
+
+def test_the_service_worker_keeps_pages_until_logging_out(site, phone) -> None:
+    page = phone.new_page()
+    site.login(page, "gudang.jabar")
+    page.evaluate("navigator.serviceWorker.ready")
+    page.goto(f"{site.url}/gudang/kiriman")  # now through the service worker
+    page.wait_for_function(f"{KEPT}.then((paths) => paths.includes('/gudang/kiriman'))")
+    page.click("nav.menu form button")
+    page.wait_for_url(f"{site.url}/login")
+    assert "/gudang/kiriman" not in page.evaluate(KEPT)

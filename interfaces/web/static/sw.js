@@ -7,6 +7,8 @@
 "use strict";
 const CACHE = "rantai-v1";
 const SHELL = ["/static/rantai.css", "/static/rantai.js"];
+// Pages that may show a person unmasked: never kept, whatever their headers say.
+const NEVER_KEPT = ["/meja/tiket/", "/distrik/orang/"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
@@ -22,7 +24,9 @@ async function networkFirst(request) {
   const cache = await caches.open(CACHE);
   try {
     const response = await fetch(request);
-    const private_ = (response.headers.get("Cache-Control") || "").includes("no-store");
+    const path = new URL(request.url).pathname;
+    const private_ = (response.headers.get("Cache-Control") || "").includes("no-store")
+      || NEVER_KEPT.some((prefix) => path.startsWith(prefix));
     if (response.ok && !response.redirected && !private_) cache.put(request, response.clone());
     return response;
   } catch (error) {
