@@ -379,11 +379,14 @@ class Sealer:
         except Exception as error:  # the database is away: seal() below retries
             log.warning("seal: could not create its tables (%s)", describe(error))
         due = time.monotonic() + self.every
-        while not stop.is_set():
-            try:
-                self.seal()
-                due = self.checkpoint_if_due(due)
-            except Exception as error:  # a database restart must not end the seal
-                log.warning("seal: could not seal (%s); retrying", describe(error))
-                stop.wait(5.0)
-            stop.wait(idle)
+        try:
+            while not stop.is_set():
+                try:
+                    self.seal()
+                    due = self.checkpoint_if_due(due)
+                except Exception as error:  # a database restart must not end the seal
+                    log.warning("seal: could not seal (%s); retrying", describe(error))
+                    stop.wait(5.0)
+                stop.wait(idle)
+        finally:
+            self.store.close()  # its connection (opened again if the store is used after)
