@@ -3,11 +3,12 @@ never in a URL), and in headless Chromium: a dose confirmed from the ticket's an
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
+from domain.calendar import WIB, local_day
 from domain.recipient import ScreeningResult
 from domain.user import Role
 from interfaces.scanner.digital_link import lot_uri
@@ -114,6 +115,29 @@ def test_a_dose_is_confirmed_from_the_tickets_and_the_vials_scans(site, phone, s
     assert [(d.number, d.lot_number, d.facility) for d in recipient.doses] == [(1, "CV001", PUSKESMAS)]
     assert page.inner_text("#timer").startswith(("30:00", "29:"))
     assert chain.app.get_stock(PUSKESMAS).doses_of(f"{CORONAVAC}/CV001") == 19
+    # and desk 4 reports an AEFI seen during the observation
+    page.select_option("#severity", "mild")
+    page.fill("#description", "demam ringan, pusing")
+    page.click("#aefi-form button[type=submit]")
+    page.wait_for_selector("#outcome.good")
+    assert chain.app.find_by_nik(nik(serial=1)).aefi == ["mild"]
+
+
+def test_a_yes_at_desk_2_proposes_postponing_and_the_person_is_not_vaccinated_today(site, phone) -> None:
+    chain = site.chain
+    clinic_today(chain)
+    ticket = register_today(chain, 2)
+    page = phone.new_page()
+    site.login(page, "vaksinator", f"/meja/tiket/{ticket}")
+    page.check('input[name="q-fever"][value="yes"]')
+    assert page.is_visible("#suggest") and page.input_value("#result") == "postponed"
+    back = local_day(chain.app.clock(), WIB) + timedelta(days=14)
+    page.fill("#until", back.isoformat())
+    page.click("#screening button[type=submit]")
+    page.wait_for_selector("text=tidak divaksin hari ini")  # after the reload: screened out today, no vial scan
+    assert not page.is_visible("#vial-scan")
+    screening = chain.app.find_by_nik(nik(serial=2)).screening
+    assert screening is not None and screening[1] is ScreeningResult.POSTPONED
 
 
 def test_a_dose_confirmed_offline_is_recorded_once_at_its_scan_time(site, phone) -> None:
