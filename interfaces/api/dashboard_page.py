@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from application.access import Caller
 from interfaces.api.security import SESSION_COOKIE, csrf_token
-from interfaces.web.pages import Staff, add_words, language, number, render
+from interfaces.web.pages import Staff, add_words, language, number, render, translate
 
 REFRESH_SECONDS = 60
 CHART_WIDTH, CHART_HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 900, 280, 56, 64, 12, 44
@@ -111,8 +111,6 @@ add_words({
 
 def age(delta: timedelta, lang: str) -> str:
     """How long, in the largest whole unit that reads well: 45 menit, 30 jam, 3 hari."""
-    from interfaces.web.pages import translate
-
     hours = delta / timedelta(hours=1)
     if hours < 1:
         return translate("age.minutes", lang).format(n=number(max(math.floor(hours * 60), 0), lang))

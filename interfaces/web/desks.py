@@ -84,7 +84,8 @@ def find_booking(request: Request, staff: StaffDep,
             if not ticket:
                 return message(request, staff, "desk.no_ticket", 404)
         else:
-            ticket = campaign.ticket_for(typed, staff.caller) and typed.upper()
+            campaign.ticket_for(typed, staff.caller)  # known, and booked where this desk may see it
+            ticket = typed.upper()
     except (ApplicationError, RuleBroken):
         return message(request, staff, "desk.not_found", 404)  # the same answer whether unknown or elsewhere
     return RedirectResponse(f"/meja/tiket/{ticket}", status_code=303)

@@ -28,7 +28,8 @@ def funnel(client: TestClient, **query: str) -> dict:
     return client.get("/dashboard/data", params=query).json()["funnel"]["totals"]
 
 
-def test_drop_out_counts_only_people_whose_dose_2_is_due(clinic: ColdChain, auditor: TestClient) -> None:
+def test_drop_out_counts_only_people_whose_dose_2_is_due(
+        clinic: ColdChain, auditor: TestClient) -> None:  # noqa: F811 - the fixture
     # Given two people with dose 1 on 14 January (dose 2 due from 28 January)
     tickets = [register(clinic, serial) for serial in (1, 2)]
     first, second = (screen_and_vaccinate(clinic, ticket).result["next_ticket"] for ticket in tickets)

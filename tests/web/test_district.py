@@ -40,27 +40,27 @@ def field(chain: ColdChain, api: TestClient) -> tuple[ColdChain, TestClient, str
 
 
 def test_the_worklist_is_masked_and_inside_the_officers_district(field) -> None:
-    chain, api, person = field
-    page = logged_in(api, chain, Role.DISTRICT_OFFICER, "32.73").get("/distrik")
+    chain, client, person = field
+    page = logged_in(client, chain, Role.DISTRICT_OFFICER, "32.73").get("/distrik")
     assert page.status_code == 200 and f"/distrik/orang/{person}" in page.text
     assert "tanpa nomor ponsel" in page.text and "Siti Aminah 4" not in page.text  # masked
     assert nik(serial=4) not in page.text
-    elsewhere = logged_in(api, chain, Role.DISTRICT_OFFICER, "31.71").get("/distrik")
+    elsewhere = logged_in(client, chain, Role.DISTRICT_OFFICER, "31.71").get("/distrik")
     assert elsewhere.status_code == 200 and person not in elsewhere.text
-    assert logged_in(api, chain, Role.VACCINATOR, PUSKESMAS).get("/distrik").status_code == 403
+    assert logged_in(client, chain, Role.VACCINATOR, PUSKESMAS).get("/distrik").status_code == 403
 
 
 def test_the_person_is_unmasked_for_the_districts_officer_and_the_read_is_recorded(field) -> None:
-    chain, api, person = field
-    officer = logged_in(api, chain, Role.DISTRICT_OFFICER, "32.73")
+    chain, client, person = field
+    officer = logged_in(client, chain, Role.DISTRICT_OFFICER, "32.73")
     before = chain.app.recorder.max_notification_id()
     page = officer.get(f"/distrik/orang/{person}")
     assert page.status_code == 200 and "Siti Aminah 4" in page.text
     assert chain.app.recorder.max_notification_id() == before + 1  # who looked at whose record
     assert 'data-post="/registrations/field"' in page.text and f"{PUSKESMAS}/" in page.text
-    other = logged_in(api, chain, Role.DISTRICT_OFFICER, "31.71").get(f"/distrik/orang/{person}")
+    other = logged_in(client, chain, Role.DISTRICT_OFFICER, "31.71").get(f"/distrik/orang/{person}")
     assert other.status_code == 403 and "Siti" not in other.text
-    assert api.get("/distrik/orang/not-a-hex-id").status_code == 422
+    assert client.get("/distrik/orang/not-a-hex-id").status_code == 422
 
 
 def test_visit_outcome_and_field_registration_in_the_browser(site, phone, shot) -> None:
