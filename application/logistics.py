@@ -179,13 +179,15 @@ class Logistics(CommandHandling):
             source.check_may_ship_to(target)
             returning = source.parent == target.code
             ledger = self.get_stock(origin)
+            emptied = self._emptied_by(lines, ledger)
             packed = []
             for line in lines:
                 lot = self.get_lot(line.gtin, line.lot_number)
                 lot.check_movable(by.day, returning)
                 if not returning:
                     unusable = frozenset(k for k in ledger.lots if not self._is_usable(self.get_lot_by_key(k), by.day))
-                    Shipment.check_earliest_expiry_first(line, ledger.earlier_lots(lot, unusable), override_reason)
+                    earlier = ledger.earlier_lots(lot, unusable | emptied)
+                    Shipment.check_earliest_expiry_first(line, earlier, override_reason)
                 ledger.check_available(lot, line.vials * lot.doses_per_vial, line.quarantined)
                 packed.append(ShipmentLine(lot.gtin, lot.lot_number, line.vials, lot.expiry, line.quarantined))
             sscc = new_sscc(self.company_prefix)
@@ -193,6 +195,16 @@ class Logistics(CommandHandling):
             return {"sscc": sscc}, [shipment], by
 
         return self.handle("pack", caller, decide, key, (origin, destination, lines, override_reason))
+
+    def _emptied_by(self, lines: list[ShipmentLine], ledger: StockLedger) -> frozenset[str]:
+        """Lots this shipment takes every usable dose of: packing a later lot beside them is
+        earliest expiry first (all of lot A and part of lot B, as the pick list proposes)."""
+        taking: dict[str, int] = {}
+        for line in lines:
+            if not line.quarantined:
+                lot = self.get_lot(line.gtin, line.lot_number)
+                taking[lot.key] = taking.get(lot.key, 0) + line.vials * lot.doses_per_vial
+        return frozenset(key for key, doses in taking.items() if doses >= ledger.doses_of(key))
 
     def dispatch(self, sscc: str, caller: Caller, key: RequestKey | str | None = None) -> Outcome:
         """Scan out: the shipment leaves and its vials leave the origin's stock card."""

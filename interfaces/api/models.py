@@ -59,6 +59,7 @@ class ShipmentCreate(BaseModel):
     origin: FacilityCode
     destination: FacilityCode
     lines: list[LineIn] = Field(min_length=1, max_length=MAX_LINES)
+    override_reason: Reason = Field("", description="Why a lot is packed before an earlier-expiring one (recorded)")
 
 
 class ReceiptLineIn(BaseModel):

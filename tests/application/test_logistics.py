@@ -20,6 +20,7 @@ from domain.lot import ExpiredLot, LotQuarantined, LotRecalled
 from domain.shipment import (
     AlreadyDispatched,
     AlreadyReceived,
+    LaterExpiryFirst,
     NotDispatched,
     ReceiptLine,
     ReceiptMismatch,
@@ -303,6 +304,19 @@ def test_packing_suggests_earliest_expiry_first_skipping_held_lots(chain: ColdCh
     chain.app.quarantine_lot(CORONAVAC, "HELD", "check", chain.by(NATIONAL_WAREHOUSE))
     picks = chain.app.suggest_lots(NATIONAL_WAREHOUSE, CORONAVAC, 6, chain.now.date())
     assert picks == [(f"{CORONAVAC}/SOON", 4), (f"{CORONAVAC}/LATE", 2)]
+
+
+def test_the_pick_list_packs_as_proposed_all_of_the_earlier_lot_and_part_of_the_later(chain: ColdChain) -> None:
+    chain.release(lot="LATE", vials=10, expiry=date(2021, 9, 1))
+    chain.release(lot="SOON", vials=4, expiry=date(2021, 3, 1))
+    picks = chain.app.suggest_lots(NATIONAL_WAREHOUSE, CORONAVAC, 6, chain.now.date())
+    lines = [ShipmentLine(CORONAVAC, key.split("/")[1], vials) for key, vials in picks]
+    assert chain.app.pack(NATIONAL_WAREHOUSE, "32", lines, chain.by(NATIONAL_WAREHOUSE)).result["sscc"]
+    # part of the earlier lot beside the later one still needs a reason
+    chain.release(lot="SOONER", vials=4, expiry=date(2021, 2, 1))
+    with refused(chain.app, LaterExpiryFirst, "SOONER"):
+        chain.app.pack(NATIONAL_WAREHOUSE, "32", [ShipmentLine(CORONAVAC, "SOONER", 3),
+                                                 ShipmentLine(CORONAVAC, "LATE", 1)], chain.by(NATIONAL_WAREHOUSE))
 
 
 def test_every_event_carries_who_where_which_device_and_when(chain: ColdChain) -> None:

@@ -50,7 +50,8 @@ def public(shipment: Shipment) -> ShipmentPublic:
 @router.post("", status_code=201)
 def pack(body: ShipmentCreate, campaign: CampaignDep, caller: CallerDep, key: KeyDep) -> CommandResult:
     lines = [ShipmentLine(l.gtin, l.lot_number, l.vials) for l in body.lines]
-    outcome = campaign.pack(body.origin, body.destination, lines, caller, key=key)
+    outcome = campaign.pack(body.origin, body.destination, lines, caller, key=key,
+                            override_reason=body.override_reason)
     return CommandResult(**vars(outcome))
 
 
