@@ -77,16 +77,28 @@ class ReplayResult:
 
 
 def replay_and_compare(app: Any, env: dict[str, str], live: dict[str, ReadModel],
-                       on_page: Callable[[int, int], None] | None = None) -> ReplayResult:
+                       on_page: Callable[[int, int], None] | None = None, attempts: int = 3) -> ReplayResult:
     """Rebuild every read model in ``live`` from zero into scratch ones, in one pass over the log,
-    each up to the position its live one stands at, and compare them row by row."""
-    positions = {name: model.view.max_tracking_id(app.name) or 0 for name, model in live.items()}
-    with scratch_read_models(env, list(live)) as scratch:
-        events = replay(app, scratch, stops=positions, on_page=on_page)
-        result = ReplayResult(positions, events)
-        for name in READ_MODELS:
-            if name in live:
+    each up to the position its live one stands at, and compare them row by row.
+
+    A follower may move a live read model while it is compared (the worker keeps running):
+    one that differs and has moved meanwhile is replayed again to its new position, up to
+    ``attempts`` times in all (a page's rows and position commit together, so an unmoved
+    position means the rows read were those of that position)."""
+    where = {name: model.view.max_tracking_id(app.name) or 0 for name, model in live.items()}
+    result = ReplayResult(dict(where), {})
+    pending = list(live)
+    for _ in range(attempts):
+        with scratch_read_models(env, pending) as scratch:
+            result.events |= replay(app, scratch, stops={name: where[name] for name in pending}, on_page=on_page)
+            for name in pending:
+                result.positions[name] = where[name]
                 result.differences[name] = compare(name, live[name], scratch[name])
+        where = {name: model.view.max_tracking_id(app.name) or 0 for name, model in live.items()}
+        pending = [name for name in pending if result.differences[name] and where[name] != result.positions[name]]
+        if not pending:
+            break
+    result.differences = {name: result.differences[name] for name in READ_MODELS if name in result.differences}
     return result
 
 

@@ -88,3 +88,18 @@ def test_a_replay_stops_where_asked_and_leaves_the_live_read_models_alone(app, r
         assert 0 < taken["funnel"] and scratch["funnel"].view.totals()["targeted"] > 0
         assert scratch["funnel"].view.totals()["dose1"] == 0 < funnel.view.totals()["dose1"]
     assert funnel.view.select("SELECT * FROM {funnel} ORDER BY district, phase, hour") == live_rows
+
+
+def test_a_live_read_model_behind_the_log_is_compared_at_its_own_position(app, rolled_out, store_env) -> None:
+    # Given live read models at the head, then more events they have not seen yet
+    from interfaces.as_of import replay_and_compare
+    from tests.application.test_recipients import import_rows
+    from tests.scenario import Caller, target_row
+
+    standing = {name: model.view.max_tracking_id(app.name) for name, model in rolled_out.items()}
+    import_rows(app, [target_row(9001, nik="3273011708859001")], Caller.operator("cli:test"))
+    assert (app.recorder.max_notification_id() or 0) > max(standing.values())
+    # When the auditor replays, Then each read model is rebuilt to where its live one stands: no difference
+    result = replay_and_compare(app, store_env, rolled_out)
+    assert result.clean, {name: [str(d) for d in found] for name, found in result.differences.items() if found}
+    assert result.positions == standing
