@@ -50,8 +50,10 @@ def history(
     as_of_recorded: Annotated[str | None, typer.Option(help="The state as the system knew it then (ISO)")] = None,
     as_of_occurred: Annotated[str | None, typer.Option(help="The state as things had happened by then (ISO)")] = None,
 ) -> None:
-    """Every event of an aggregate, in order: who (role), where, device, occurred and recorded
-    times, idempotency key, log position and the corrections that refer to it. With an --as-of
+    """Every event of one aggregate, in order, with its provenance; or its state as of a moment.
+
+    Per event: who (and role), where, device, when it occurred and when it was recorded, the
+    idempotency key, the log position and the corrections that refer to it. With an --as-of
     option, the aggregate's state at that version or moment instead."""
     from application.history import History, resolve, state_of
     from interfaces.cli.terminal import campaign, console, errors, operator
@@ -133,8 +135,10 @@ def figures(
     phase: Annotated[int | None, typer.Option(help="The funnel of this phase only")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """The dashboard's funnel (and a report) as it stood at a past moment: the log replayed into
-    scratch read models up to a log position, or with the events that had occurred by --at."""
+    """The dashboard's funnel (and a report) as it stood at a past moment.
+
+    The log is replayed into scratch read models up to a log position (--position: what was
+    recorded by then), or with the events that had occurred by --at (what had happened by then)."""
     from interfaces.as_of import Moment, funnel_figures, read_models_as_of
     from interfaces.bootstrap import default_settings
     from interfaces.cli.terminal import campaign, console, errors
@@ -169,9 +173,11 @@ def figures(
 def replay_command(
     as_json: Annotated[bool, typer.Option("--json", help="Every difference as JSON")] = False,
 ) -> None:
-    """Rebuild every read model from zero into a scratch schema (scratch files on SQLite), in one
-    pass over the log, each up to where its live one stands, and compare them row by row.
-    Exit 0 when all agree; 1 with the differences (read model, table, row key, columns) when not."""
+    """Rebuild every read model from zero and compare it with the live one, row by row.
+
+    The rebuild goes into a scratch schema (scratch files on SQLite), in one pass over the log,
+    each read model up to where its live one stands. Exit 0 when all agree; 1 with the
+    differences (read model, table, row key, columns) when not."""
     from interfaces.as_of import replay_and_compare
     from interfaces.bootstrap import default_settings, open_read_models
     from interfaces.cli.terminal import campaign, console, progress_bar
