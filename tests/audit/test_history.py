@@ -110,4 +110,23 @@ def test_a_recipients_history_is_masked_for_the_auditor(chain: ColdChain) -> Non
     assert nik(serial=1) not in str(targeted.as_json(subject))
     unmasked = history.entries(subject, masked=False)[0]
     assert unmasked.data["nik"] == nik(serial=1)
-    assert Channel  # (registration is covered by the as-of tests)
+
+
+def test_a_session_and_a_blast_have_histories_too(chain: ColdChain) -> None:
+    from tests.application.test_recipients import DEADLINE, JAN_14, open_phase
+
+    import_rows(chain.app, [target_row(1), target_row(2)], chain.by("KEMENKES"))
+    open_phase(chain)
+    chain.app.register(nik(serial=1), "0001", Channel.WEB, "P327301", JAN_14)
+    blast = chain.app.start_blast(1, ["32.73"], "Daftar ulang di pedulilindungi.id", DEADLINE, chain.by("KEMENKES"))
+    history = History(chain.app)
+    session = resolve(chain.app, "session", ["P327301", JAN_14.isoformat()])
+    assert session.facilities == ("P327301",)
+    assert [e.event for e in history.entries(session)][:2] == ["VaccinationSession.Opened", "VaccinationSession.Booked"]
+    sent = resolve(chain.app, "blast", [blast.id.hex])
+    assert sent.facilities == ("32.73",)
+    assert history.entries(sent)[0].event == "Blast.Started"
+    with pytest.raises(UnknownKind, match="YYYY-MM-DD"):
+        resolve(chain.app, "session", ["P327301", "14/01/2021"])
+    with pytest.raises(Forbidden):
+        history.check(AUDITOR_DKI, sent)
