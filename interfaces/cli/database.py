@@ -6,7 +6,8 @@ online backup API while the server may keep running::
 
     manifest.json                 format, version, time, event count, what is inside
     events.sqlite                 the event store (with the login throttle's table)
-    read-models/<name>.sqlite     each read model (their own files next to the store)
+    read-models/<name>.sqlite     each read model (their own files next to the store), and the
+                                  audit log's Merkle tree as read-models/seal.sqlite
     sms-outbox.sqlite             the SMS outbox / provider ids, when there is one
 
 The read models are copied before the event store, so none is ahead of the
@@ -47,6 +48,7 @@ VERSION = 1
 MANIFEST = "manifest.json"
 EVENTS = "events.sqlite"
 OUTBOX = "sms-outbox.sqlite"
+SEAL = "seal"  # kept beside the read models in the archive (projections/seal.py names the file)
 EVENTS_TABLE = "stored_events"  # the eventsourcing library's SQLite table of events
 
 
@@ -72,8 +74,10 @@ def backup(
         summary = write_backup(settings, file, force=force)
     except Refused as refusal:
         _refuse(refusal)
-    console.print(f"Backed up {summary['events']} events, {len(summary['read_models'])} read models"
-                  f"{' and the SMS outbox' if summary['sms_outbox'] else ''} to {file}.")
+    parts = [f"{summary['events']} events", f"{sum(name != SEAL for name in summary['read_models'])} read models"]
+    parts += ["the audit log's tree"] if SEAL in summary["read_models"] else []
+    parts += ["the SMS outbox"] if summary["sms_outbox"] else []
+    console.print(f"Backed up {', '.join(parts[:-1])} and {parts[-1]} to {file}.")
     console.print("The archive holds no keys: keep var/secrets.env (RANTAI_CIPHER_KEY, RANTAI_NIK_SECRET) "
                   "safe and apart from it; a restore needs the same keys.")
 
@@ -90,7 +94,8 @@ def restore(
         summary = restore_backup(settings, file, force=force)
     except Refused as refusal:
         _refuse(refusal)
-    console.print(f"Restored {summary['events']} events and {len(summary['read_models'])} read models "
+    models = [name for name in summary["read_models"] if name != SEAL]
+    console.print(f"Restored {summary['events']} events and {len(models)} read models "
                   f"(backed up {summary['created_at']}) to {summary['store']}.")
     for note in summary["notes"]:
         console.print(f"• {note}")
@@ -126,6 +131,7 @@ def database_files(settings: Any) -> tuple[Path, dict[str, Path], Path]:
     store = sqlite_path(settings)
     env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(store)}
     read_models = {name: Path(view_env(env, name)["SQLITE_DBNAME"]) for name in READ_MODELS}
+    read_models[SEAL] = store.with_name(f"{store.stem}.seal{store.suffix}")  # the tamper-evident log's tree
     return store, read_models, Path(settings.sms_outbox)
 
 
@@ -207,7 +213,7 @@ def restore_backup(settings: Any, file: Path, *, force: bool = False) -> dict[st
                     stale.unlink(missing_ok=True)
                 notes.append(f"Read model {name} was not in the backup: run 'rantai db init' and the "
                              "worker (or 'rantai serve') fills it from the log.")
-        for name in sorted(set(copies) - set(READ_MODELS) - {EVENTS, OUTBOX}):
+        for name in sorted(set(copies) - set(READ_MODELS) - {EVENTS, OUTBOX, SEAL}):
             notes.append(f"The backup's read model {name} is not one of this version's; left out.")
         if OUTBOX in copies:
             _write_into(copies[OUTBOX], outbox)

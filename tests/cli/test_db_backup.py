@@ -92,12 +92,13 @@ def test_a_backup_restores_the_same_events_read_model_rows_and_outbox(
     archive = tmp_path / "backups" / "rantai.tar.gz"
     done = rantai("db", "backup", str(archive))
     assert done.exit_code == 0, done.output
-    assert f"Backed up {events} events, {len(READ_MODELS)} read models and the SMS outbox" in done.output
+    assert f"Backed up {events} events, {len(READ_MODELS)} read models, the audit log's tree and the SMS outbox" \
+        in " ".join(done.output.split())
     with tarfile.open(archive) as tar:
         names = set(tar.getnames())
         manifest = json.loads(tar.extractfile("manifest.json").read())
     assert names == {"manifest.json", "events.sqlite", "sms-outbox.sqlite",
-                     *(f"read-models/{name}.sqlite" for name in READ_MODELS)}
+                     *(f"read-models/{name}.sqlite" for name in (*READ_MODELS, "seal"))}
     assert (manifest["format"], manifest["version"], manifest["events"]) == ("rantai-sqlite-backup", 1, events)
     assert settings.cipher_key not in archive.read_bytes().decode("latin-1")  # no key inside
     # When every database file is deleted and the backup restored
@@ -108,6 +109,8 @@ def test_a_backup_restores_the_same_events_read_model_rows_and_outbox(
     assert done.exit_code == 0, done.output
     assert f"Restored {events} events and {len(READ_MODELS)} read models" in done.output
     assert snapshot(settings) == before
+    verified = rantai("audit", "verify")  # the audit log's tree came back with the log it seals
+    assert verified.exit_code == 0 and verified.output.startswith("OK"), verified.output
     # and the application reads them (same keys), its read models at the head of the log
     application = open_campaign(settings)
     try:
