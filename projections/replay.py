@@ -95,10 +95,13 @@ def replay(app: Application[Any], models: dict[str, ReadModel], *, stops: dict[s
                     pending[model.name] += 1
                     taken[model.name] += 1
         position = page[-1].id if len(page) == page_size else window  # a short page: nothing more in the window
+        times: dict[int, datetime | None] = {}  # read models flushing at one position share its recorded time
         for name, model in models.items():
             reached = min(position, stops[name])
             if reached > written[name] and (pending[name] >= page_size or reached >= stops[name]):
-                model.flush(Tracking(app.name, reached), recorded_at(app, reached), written[name])
+                if reached not in times:
+                    times[reached] = recorded_at(app, reached)
+                model.flush(Tracking(app.name, reached), times[reached], written[name])
                 pending[name], written[name] = 0, reached
         if on_page:
             on_page(position, end)
