@@ -108,7 +108,8 @@ def test_serve_passes_the_certificate_to_uvicorn_and_marks_cookies_secure(
     issued = issue(tmp_path, [LAN])
     seen: dict[str, object] = {}
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
-    monkeypatch.delenv("RANTAI_SECURE_COOKIES", raising=False)
+    # (set first, so that the teardown puts back what was there before: serve sets it in os.environ itself)
+    monkeypatch.setenv("RANTAI_SECURE_COOKIES", "false")
     monkeypatch.setenv("RANTAI_TLS_CERT", str(issued.cert))
     monkeypatch.setenv("RANTAI_TLS_KEY", str(issued.key))
     cli.default_settings.cache_clear()
@@ -123,5 +124,4 @@ def test_serve_passes_the_certificate_to_uvicorn_and_marks_cookies_secure(
         half = CliRunner().invoke(cli.app, ["serve"])
         assert half.exit_code == 2 and "both" in half.output
     finally:
-        monkeypatch.delenv("RANTAI_SECURE_COOKIES", raising=False)
         cli.default_settings.cache_clear()
