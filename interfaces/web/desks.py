@@ -120,7 +120,8 @@ def ticket_page(request: Request, staff: StaffDep, ticket: Ticket) -> HTMLRespon
     facility = campaign.get_facility(recipient.facility) if recipient.facility else None
     today = campaign.today_at(recipient.facility) if recipient.facility else None
     last = recipient.doses[-1] if recipient.doses else None
-    return render(request, "desks/ticket.html", staff, ticket=ticket.upper(), person=person, masked=not unmasked,
+    return render(request, "desks/ticket.html", staff, keep_offline=not unmasked,  # no copy of personal data kept
+                  ticket=ticket.upper(), person=person, masked=not unmasked,
                   recipient=recipient, facility=facility, today=today, stage=stage(recipient, today),
                   last_dose=last, questions=QUESTIONS, results=list(ScreeningResult),
                   severities=list(Severity), observation_minutes=OBSERVATION_MINUTES,

@@ -99,7 +99,8 @@ def person_page(request: Request, staff: StaffDep, recipient_id: RecipientId) ->
     except ApplicationError:
         return refused(request, staff, "desk.not_found", 404)
     campaign.record_personal_data_read(staff.caller, [person], "field visit")
-    return render(request, "district/person.html", staff, person=person, recipient_id=recipient_id,
+    return render(request, "district/person.html", staff, keep_offline=False,  # unmasked: no copy kept
+                  person=person, recipient_id=recipient_id,
                   units=list(VisitUnit), outcomes=list(VisitOutcome),
                   places=[] if person.is_registered else  # the field goes on after the web deadline
                   free_places(campaign, person.district, phases(campaign, still_open=False)))

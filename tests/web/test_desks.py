@@ -45,6 +45,7 @@ def test_desk_1_finds_a_booking_by_nik_from_the_forms_body_and_never_puts_it_in_
     page = desk.get(found.headers["location"])
     assert page.status_code == 200
     assert "Siti Aminah 1" in page.text and nik(serial=1) in page.text  # unmasked at the person's own puskesmas
+    assert page.headers["cache-control"] == "no-store"  # so no copy of it is kept offline
     assert "Meja 2 · Skrining" in page.text
     # typed with spaces or as the ticket's code: the same page
     assert desk.post("/meja/cari", data={"code": ticket.lower(), "csrf_token": csrf},

@@ -56,6 +56,7 @@ def test_the_person_is_unmasked_for_the_districts_officer_and_the_read_is_record
     before = chain.app.recorder.max_notification_id()
     page = officer.get(f"/distrik/orang/{person}")
     assert page.status_code == 200 and "Siti Aminah 4" in page.text
+    assert page.headers["cache-control"] == "no-store"  # neither the browser nor the service worker keeps it
     assert chain.app.recorder.max_notification_id() == before + 1  # who looked at whose record
     assert 'data-post="/registrations/field"' in page.text and f"{PUSKESMAS}/" in page.text
     other = logged_in(client, chain, Role.DISTRICT_OFFICER, "31.71").get(f"/distrik/orang/{person}")
