@@ -50,7 +50,7 @@ def shipment_returning(shipment: Shipment) -> bool:
 class Logistics(CommandHandling):
     name = "campaign"
     # A busy store's ledger and a large blast (one event per 1,000 messages) load from snapshots.
-    snapshotting_intervals: ClassVar[dict[type, int]] = {StockLedger: 50, Blast: 20}
+    snapshotting_intervals: ClassVar[dict[type, int]] = {StockLedger: 10, Blast: 20}  # a card as of any version: at most 9 events past a snapshot
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -62,7 +62,7 @@ def timings(values: list[float]) -> dict[str, float]:
 def long_card(app: Any, events: int) -> Subject:
     """Bio Farma's stock card with ``events`` events: a lot released, then that many shipments
     of one vial dispatched to Jawa Barat, one command each (the jan2021 scenario's busiest card
-    has a few dozen events, below the ledger's snapshot interval of 50)."""
+    has a few dozen events, about the ledger's snapshot interval of 10)."""
     operator = Caller.operator("bench", occurred_at=datetime(2021, 1, 3, 8, tzinfo=UTC))
     app.register_facility(NATIONAL_WAREHOUSE, "PT Bio Farma", FacilityKind.NATIONAL_WAREHOUSE, None, operator)
     app.register_facility("32", "JAWA BARAT", FacilityKind.PROVINCE_OFFICE, NATIONAL_WAREHOUSE, operator)

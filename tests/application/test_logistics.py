@@ -367,5 +367,5 @@ def test_busy_stock_ledgers_are_snapshotted(chain: ColdChain) -> None:
         chain.app.record_wastage(NATIONAL_WAREHOUSE, CORONAVAC, "CV001", 1, WastageReason.BROKEN, "", by)
     ledger_id = StockLedger.id_for(NATIONAL_WAREHOUSE)
     snapshots = list(chain.app.snapshots.get(ledger_id))
-    assert snapshots, "a ledger with more than 50 events should have a snapshot"
+    assert snapshots, "a ledger with more than 10 events should have a snapshot"
     assert chain.app.repository.get(ledger_id).doses_of(f"{CORONAVAC}/CV001") == 940

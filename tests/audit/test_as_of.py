@@ -51,7 +51,7 @@ def test_a_late_scan_counts_by_when_it_happened_not_when_it_arrived(chain: ColdC
 
 
 def test_a_stock_card_as_of_a_version_comes_from_its_snapshot(chain: ColdChain) -> None:
-    # Given Bio Farma's card with more events than a snapshot's interval (50)
+    # Given Bio Farma's card with more events than a snapshot's interval (10)
     chain.release(vials=500)
     for _ in range(60):
         chain.ship("BIOFARMA", "32", ("CV001", 1))
