@@ -119,8 +119,9 @@ def test_a_dose_is_confirmed_from_the_tickets_and_the_vials_scans(site, phone, s
     # and desk 4 reports an AEFI seen during the observation
     page.select_option("#severity", "mild")
     page.fill("#description", "demam ringan, pusing")
-    page.click("#aefi-form button[type=submit]")
-    page.wait_for_selector("#outcome.good")
+    with page.expect_response(lambda r: r.url.endswith(f"/tickets/{ticket}/aefi")) as reported:
+        page.click("#aefi-form button[type=submit]")  # (#outcome still says "good" from the dose: wait for the answer)
+    assert reported.value.ok
     assert chain.app.find_by_nik(nik(serial=1)).aefi == ["mild"]
 
 
