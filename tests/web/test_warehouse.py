@@ -273,18 +273,23 @@ def test_count_wastage_and_a_correction_made_from_the_record(site: Site, phone) 
     site.login(page, "gudang.bandung")
     # When the warehouse counts 19, records 3 broken, then corrects that entry to 1
     page.goto(f"{site.url}/gudang/hitung")
+    # (each waits for its own answer: "#outcome .ok" still shows the one before)
     page.fill("#count-vials", "19")
-    page.click("#count button[type=submit]")
-    page.wait_for_selector("#outcome .ok")
+    with page.expect_response(lambda r: r.url.endswith("/counts")) as answer:
+        page.click("#count button[type=submit]")
+    assert answer.value.ok
     page.fill("#waste-doses", "3")
     page.select_option("#waste-reason", "broken")
-    page.click("#wastage button[type=submit]")
-    page.wait_for_selector("#outcome .ok")
+    with page.expect_response(lambda r: r.url.endswith("/wastage")) as answer:
+        page.click("#wastage button[type=submit]")
+    assert answer.value.ok
     page.reload()
     entry = page.locator(".wastage-correction").first
     entry.locator("[name=doses]").fill("1")
     entry.locator("[name=reason]").fill("salah hitung: hanya 1 pecah")
-    entry.locator("button").click()
+    with page.expect_response(lambda r: r.url.endswith("/correction")) as answer:
+        entry.locator("button").click()
+    assert answer.value.ok
     page.wait_for_selector("#outcome .ok")
     # Then the card holds 19 - 3 + 2 = 18, and the history keeps all three entries
     assert chain.on_hand(BANDUNG) == 18
