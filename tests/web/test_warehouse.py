@@ -182,10 +182,9 @@ def test_commands_made_offline_are_recorded_once_with_their_scan_time(site: Site
     assert received.receipt[0].accepted == 10 and received.arrival_celsius == Decimal("4.5")
 
 
-def test_a_command_refused_on_sync_is_shown_to_confirm_again_or_discard(site: Site, phone) -> None:
-    # Given a receipt queued offline
-    chain = site.chain
-    coming = to_bandung(site, ("CV001", 3))
+def receive_offline(site: Site, phone, coming: str):  # noqa: ANN001, ANN201 - Playwright's context and page
+    """Bandung's warehouse, logged in with its service worker ready, receives ``coming`` with the network cut:
+    the receipt waits in the queue."""
     page = phone.new_page()
     site.login(page, "gudang.bandung")
     page.evaluate("navigator.serviceWorker.ready")
@@ -197,6 +196,14 @@ def test_a_command_refused_on_sync_is_shown_to_confirm_again_or_discard(site: Si
     page.wait_for_selector("#command:not([hidden])")
     page.click("#confirm")
     page.wait_for_selector("#outcome .ok")
+    return page
+
+
+def test_a_command_refused_on_sync_is_shown_to_confirm_again_or_discard(site: Site, phone) -> None:
+    # Given a receipt queued offline
+    chain = site.chain
+    coming = to_bandung(site, ("CV001", 3))
+    page = receive_offline(site, phone, coming)
     # When someone else receives the box meanwhile, and the network returns
     chain.receive_all(coming)
     phone.unroute("**/*")
@@ -232,17 +239,7 @@ def test_pack_a_shipment_and_print_its_label_sheet(site: Site, phone, name: str)
 def test_a_session_ended_while_offline_resumes_the_queue_after_logging_in(site: Site, phone) -> None:
     # Given a receipt queued offline
     coming = to_bandung(site, ("CV001", 7))
-    page = phone.new_page()
-    site.login(page, "gudang.bandung")
-    page.evaluate("navigator.serviceWorker.ready")
-    wait_for_read_models(site, page)
-    page.goto(f"{site.url}/pindai/terima")
-    phone.route("**/*", lambda route: route.abort())
-    page.fill("#scan-text", coming)
-    page.press("#scan-text", "Enter")
-    page.wait_for_selector("#command:not([hidden])")
-    page.click("#confirm")
-    page.wait_for_selector("#outcome .ok")
+    page = receive_offline(site, phone, coming)
     scanned = page.evaluate("Rantai.pending()")[0]["occurredAt"]
     # When the session has ended by the time the network returns
     phone.clear_cookies()
