@@ -56,7 +56,10 @@ class Throttle:
             self.table = f'"{settings.postgres_schema}".rantai_throttle'
             self.pool = ConnectionPool(info, min_size=1, max_size=2, open=True,
                                        kwargs={"autocommit": True})
-            with self.pool.connection() as conn:
+            with self.pool.connection() as conn, conn.transaction():
+                # Server processes start together: one creates the table, the others wait for it
+                # (two concurrent CREATE TABLE IF NOT EXISTS can both try, and one fails).
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.table,))
                 conn.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (key TEXT PRIMARY KEY, "
                              "hits INTEGER NOT NULL, window_start DOUBLE PRECISION NOT NULL, "
                              "locked_until DOUBLE PRECISION NOT NULL)")
