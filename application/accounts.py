@@ -153,7 +153,7 @@ class Accounts(CommandHandling):
         while page := self.recorder.select_notifications(start, 1000, topics=topics):
             ids += [n.originator_id for n in page]
             start = page[-1].id + 1
-        return [self.repository.get(i) for i in ids]
+        return [self.find(User, i) for i in ids]
 
     # Passwords
 
@@ -206,16 +206,31 @@ class Accounts(CommandHandling):
     def authenticate(self, token: str, device: str = "unknown") -> Caller:
         """The caller a bearer token (or session cookie) stands for, or NotAuthenticated."""
         known = token_id(token)
-        now = time.monotonic()
-        cached = self._auth_cache.get(known)
-        if cached is not None and now - cached[0] < AUTH_CACHE_SECONDS:
-            caller = cached[1]
-        else:
+        found = self._recently_checked(known)
+        if found is None:
+            now = time.monotonic()
             caller = self._check_token(token, known)
             with self._auth_lock:
                 if len(self._auth_cache) > 10_000:
                     self._auth_cache.clear()
                 self._auth_cache[known] = (now, caller)
+            found = (caller,)
+        return self._as_caller(found[0], device)
+
+    def authenticate_known(self, token: str, device: str = "unknown") -> Caller | None:
+        """As ``authenticate`` for a token checked in the last few seconds (no store
+        lookup, so an async server can answer it on its event loop); else None."""
+        found = self._recently_checked(token_id(token))
+        return None if found is None else self._as_caller(found[0], device)
+
+    def _recently_checked(self, known: str) -> tuple[Caller | None] | None:
+        cached = self._auth_cache.get(known)
+        if cached is not None and time.monotonic() - cached[0] < AUTH_CACHE_SECONDS:
+            return (cached[1],)
+        return None
+
+    @staticmethod
+    def _as_caller(caller: Caller | None, device: str) -> Caller:
         if caller is None:
             raise NotAuthenticated("The token is not valid (unknown, expired or revoked): log in again.")
         return Caller(caller.username, caller.role, caller.scope, device[:64] or "unknown")

@@ -140,7 +140,7 @@ class Campaign(Accounts, TargetLists, Logistics):
         while Blast.id_for(phase, districts, run) in self.repository:
             run += 1
         if run > 0 and not resend:
-            return self.repository.get(Blast.id_for(phase, districts, run - 1))
+            return self.find(Blast, Blast.id_for(phase, districts, run - 1))
         blast = Blast(phase, districts, run, message, deadline, by)
         self.save(blast)
         return blast
@@ -151,7 +151,7 @@ class Campaign(Accounts, TargetLists, Logistics):
         """Send to every target after the blast's cursor, a page at a time;
         yields the number sent so far after each recorded page."""
         by = self.acting("run_blast", caller, CAMPAIGN)
-        blast: Blast = self.repository.get(blast_id)
+        blast: Blast = self.find(Blast, blast_id)
         topics = [get_topic(Recipient.Targeted)]
         districts = set(blast.districts)
         while True:

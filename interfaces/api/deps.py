@@ -11,11 +11,11 @@ from interfaces.api.security import CallerDep, KeyDep  # noqa: F401 - re-exporte
 from projections.read_model import ReadModel
 
 
-def get_campaign(request: Request) -> Campaign:
+async def get_campaign(request: Request) -> Campaign:
     return request.app.state.campaign
 
 
-def get_read_models(request: Request) -> dict[str, ReadModel]:
+async def get_read_models(request: Request) -> dict[str, ReadModel]:
     return request.app.state.read_models
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from application.access import Caller
@@ -49,7 +50,7 @@ def parse_occurred_at(value: str | None) -> datetime | None:
     return moment
 
 
-def current_caller(
+async def current_caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     session: Annotated[str | None, Depends(cookie)],
@@ -57,12 +58,14 @@ def current_caller(
     x_occurred_at: Annotated[str | None, Header(
         description="When an offline scan happened (ISO 8601 with offset); accepted up to 72 hours back")] = None,
 ) -> Caller:
+    """On the event loop when the token was checked in the last seconds (the common
+    case: no store lookup); the lookup itself runs in the thread pool."""
     campaign = request.app.state.campaign
     device = "".join(ch for ch in (x_device or "unknown") if ch.isprintable())[:MAX_DEVICE] or "unknown"
     if credentials is not None:
-        caller = campaign.authenticate(credentials.credentials, device)
+        caller = await _authenticate(campaign, credentials.credentials, device)
     elif session:
-        caller = campaign.authenticate(session, device)
+        caller = await _authenticate(campaign, session, device)
         if request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER, "")
             if not hmac.compare_digest(sent, csrf_token(request, session)):
@@ -70,6 +73,10 @@ def current_caller(
     else:
         raise NotAuthenticated("Log in first: send 'Authorization: Bearer <token>' or use the login page.")
     return caller.at(parse_occurred_at(x_occurred_at))
+
+
+async def _authenticate(campaign: Any, token: str, device: str) -> Caller:
+    return campaign.authenticate_known(token, device) or await run_in_threadpool(campaign.authenticate, token, device)
 
 
 class CsrfMissing(NotAuthenticated):
