@@ -439,9 +439,11 @@ class Campaign(Accounts, TargetLists, Logistics):
         at the facility the person is booked at. A serialised vial (GS1 AI 21) says by
         itself whether this dose opens it; without a serial the vaccinator says so
         (``opens_vial``; a single-dose vial always does)."""
+        decided: list[Recipient] = []  # the person as the saved attempt left them: the SMS needs no reload
 
         def decide() -> Decision:
             recipient = self.find_by_ticket(ticket)
+            decided[:] = [recipient]
             by = self._at_desk("vaccinate", caller, recipient)
             lot = self.get_lot(gtin, lot_number)
             ledger = self.get_stock(by.facility)
@@ -467,7 +469,7 @@ class Campaign(Accounts, TargetLists, Logistics):
 
         outcome = self.handle("vaccinate", caller, decide, key, (ticket, gtin, lot_number))
         if not outcome.repeated and outcome.result.get("next_ticket"):
-            self._send_dose2(self.get_recipient(UUID(hex=outcome.result["recipient"])))
+            self._send_dose2(decided[0])
         return outcome
 
     def close_session(self, facility: str, day: date, discarded_vials: int, caller: Caller) -> Outcome:
