@@ -124,6 +124,10 @@ class CommandHandling(Access, Application[UUID]):
         self._cache_lock = threading.RLock()  # the cache's contents, the catch-up and the copies made from it
         self._followed: int | None = None  # the log position up to which every cached aggregate is current
         self._current = threading.local()  # "caught up for this command" (set by handle, per thread)
+        # One command at a time per process, from its catch-up to its write: the threads of one
+        # server process would otherwise race each other for the same hot stock card, and the
+        # losers retry (each write takes the event table's lock anyway, so little is lost).
+        self._command_lock = threading.RLock()
         # With a cache that the library would fast-forward per load, follow the log instead.
         self.following = self.repository.cache is not None and self.repository.fastforward
         if self.following:
@@ -144,33 +148,37 @@ class CommandHandling(Access, Application[UUID]):
         if self._batch is not None:
             return self._handle_in_batch(command, decide, request)
         for attempt in range(ATTEMPTS):
-            self.catch_up()
-            self._current.fresh = True
+            with self._command_lock:
+                outcome = self._attempt(command, decide, request)
+            if outcome is not None:
+                return outcome
+            time.sleep(random.uniform(0, 0.004) * (attempt + 1))  # so the rivals do not collide again
+        msg = "Someone else changed the same records at the same moment, several times over; try again."
+        raise ConcurrentUpdate(msg)
+
+    def _attempt(self, command: str, decide: Callable[[], Decision], request: RequestKey | None) -> Outcome | None:
+        """Decide on the current state and save; None when the write lost a race."""
+        self.catch_up()
+        self._current.fresh = True
+        try:
             try:
-                try:
-                    result, aggregates, by = decide()
-                except Exception:  # refused: a repeat of a command that was done is answered as the first time
-                    repeated = self._repeated(command, request)
-                    if repeated is not None:
-                        return repeated
-                    raise
-            finally:
-                self._current.fresh = False
-            if request is not None:
-                aggregates.append(HandledCommand(request.key, command, result, by, request.fingerprint))
-            try:
-                recordings = self.save(*aggregates)
-            except IntegrityError:  # lost a race (or the key was used): evict, so the retry starts fresh
-                self.forget(aggregates)
+                result, aggregates, by = decide()
+            except Exception:  # refused: a repeat of a command that was done is answered as the first time
                 repeated = self._repeated(command, request)
                 if repeated is not None:
                     return repeated
-                time.sleep(random.uniform(0, 0.004) * (attempt + 1))  # so the rivals do not collide again
-                continue
-            position = recordings[-1].notification.id if recordings else None
-            return Outcome(result, position)
-        msg = "Someone else changed the same records at the same moment, several times over; try again."
-        raise ConcurrentUpdate(msg)
+                raise
+        finally:
+            self._current.fresh = False
+        if request is not None:
+            aggregates.append(HandledCommand(request.key, command, result, by, request.fingerprint))
+        try:
+            recordings = self.save(*aggregates)
+        except IntegrityError:  # lost a race (or the key was used): evict, so the retry starts fresh
+            self.forget(aggregates)
+            return self._repeated(command, request)
+        position = recordings[-1].notification.id if recordings else None
+        return Outcome(result, position)
 
     # Following the log: one query per command keeps every cached aggregate current
 

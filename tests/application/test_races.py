@@ -101,3 +101,17 @@ def test_a_lost_race_is_retried_on_fresh_state(chain: ColdChain) -> None:
         chain.app.handle("receive", caller, decide)
     assert len(attempts) == 2
     assert chain.on_hand("32") == 5
+
+
+def test_many_boxes_scanned_out_of_one_warehouse_at_once_all_leave(chain: ColdChain) -> None:
+    # Given twelve packed shipments drawing on one stock card
+    chain.release(vials=120)
+    packed = [chain.pack(NATIONAL_WAREHOUSE, "32", ("CV001", 10)) for _ in range(12)]
+    by = chain.by(NATIONAL_WAREHOUSE)
+    # When twelve scanners in one server process scan them out at the same instant
+    results = race(*[lambda sscc=sscc: chain.app.dispatch(sscc, by) for sscc in packed])
+    # Then every one leaves: the process runs its commands on that card one after the other,
+    # so none loses a race to its neighbour and gives up
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert chain.on_hand(NATIONAL_WAREHOUSE) == 0
+    assert {chain.app.get_shipment(s).status for s in packed} == {ShipmentStatus.DISPATCHED}
