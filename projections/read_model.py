@@ -32,7 +32,10 @@ def day_of(by: Provenance) -> str:
 
 
 def hour_of(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:00:00+00:00")
+    """The UTC hour it falls in, as ISO text (``2021-01-13T04:00:00+00:00``); built by hand,
+    as ``strftime`` is the costliest call of a replay's busiest handler (the funnel's)."""
+    u = moment.astimezone(UTC)
+    return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:00:00+00:00"
 
 
 class ReadModel(Projection[ReadModelView]):
@@ -67,9 +70,12 @@ class ReadModel(Projection[ReadModelView]):
     def flush(self, tracking: Tracking, recorded_at: datetime | None = None, previous: int | None = None) -> None:
         """Write what the events so far changed, and ``tracking``, in one transaction
         (moving the position from ``previous``, when given: see ``ReadModelView.apply``)."""
-        self.changes.put("position", (self.name,), notification_id=tracking.notification_id,
-                         recorded_at=recorded_at.isoformat() if recorded_at else None)
-        try:
-            self.view.apply(self.changes, tracking, previous)
-        finally:
-            self.changes = Changes()
+        self.view.apply(self.take(tracking, recorded_at), tracking, previous)
+
+    def take(self, tracking: Tracking, recorded_at: datetime | None = None) -> Changes:
+        """The row changes collected so far, with the position row for ``tracking``;
+        the read model starts collecting afresh (the caller writes what it took)."""
+        changes, self.changes = self.changes, Changes()
+        changes.put("position", (self.name,), notification_id=tracking.notification_id,
+                    recorded_at=recorded_at.isoformat() if recorded_at else None)
+        return changes

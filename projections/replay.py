@@ -18,11 +18,16 @@ PostgreSQL (dropped afterwards), new files in a temporary folder on SQLite.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
+import queue
 import tempfile
+import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,7 +65,12 @@ def replay(app: Application[Any], models: dict[str, ReadModel], *, stops: dict[s
     """Empty ``models`` and replay the log into them in one pass; answers the events each took.
 
     ``stops``: the log position each read model stops at (default: the head).
-    ``until``: only events that occurred at or before it."""
+    ``until``: only events that occurred at or before it.
+
+    Three things overlap: a thread reads the next pages of the log while this one
+    decodes and hands out the current page, and another writes the read models'
+    finished pages (each read model's in order, compare-and-set as before). The
+    database works on one while Python works on the other."""
     head = app.recorder.max_notification_id() or 0
     stops = {name: min(stops.get(name, head), head) if stops else head for name in models}
     end = max(stops.values(), default=0)
@@ -75,40 +85,129 @@ def replay(app: Application[Any], models: dict[str, ReadModel], *, stops: dict[s
     pending = dict.fromkeys(models, 0)
     taken = dict.fromkeys(models, 0)
     written = dict.fromkeys(models, 0)  # each read model's committed position (compare-and-set)
-    topics = tuple(routes)
-    position = 0
-    while position < end:
-        # only the topics some read model handles; a bounded window keeps the filtered query
-        # on the primary key's range (as the Follower's)
-        window = min(end, position + WINDOW_PAGES * page_size)
-        page = app.recorder.select_notifications(position + 1, page_size, stop=window, topics=topics)
-        for notification in page:
-            targets = routes.get(notification.topic)
-            if not targets:
-                continue
-            event = app.mapper.to_domain_event(notification)
-            if until is not None and occurred(event) > until:
-                continue
-            for model, handler, stop in targets:
-                if notification.id <= stop:
-                    handler(model, event)
-                    pending[model.name] += 1
-                    taken[model.name] += 1
-        position = page[-1].id if len(page) == page_size else window  # a short page: nothing more in the window
-        times: dict[int, datetime | None] = {}  # read models flushing at one position share its recorded time
-        for name, model in models.items():
-            reached = min(position, stops[name])
-            if reached > written[name] and (pending[name] >= page_size or reached >= stops[name]):
-                if reached not in times:
-                    times[reached] = recorded_at(app, reached)
-                model.flush(Tracking(app.name, reached), times[reached], written[name])
-                pending[name], written[name] = 0, reached
-        if on_page:
-            on_page(position, end)
-    for name, model in models.items():  # a log shorter than a stop (or empty): stand where asked
-        if written[name] < stops[name] or pending[name]:
-            model.flush(Tracking(app.name, stops[name]), recorded_at(app, stops[name]), written[name])
+    with Pages(app, tuple(routes), end, page_size) as pages, Writes() as writes:
+        for position, page in pages:
+            for notification in page:
+                targets = routes.get(notification.topic)
+                if not targets:
+                    continue
+                event = app.mapper.to_domain_event(notification)
+                if until is not None and occurred(event) > until:
+                    continue
+                for model, handler, stop in targets:
+                    if notification.id <= stop:
+                        handler(model, event)
+                        pending[model.name] += 1
+                        taken[model.name] += 1
+            times: dict[int, datetime | None] = {}  # read models flushing at one position share its recorded time
+            for name, model in models.items():
+                reached = min(position, stops[name])
+                if reached > written[name] and (pending[name] >= page_size or reached >= stops[name]):
+                    if reached not in times:
+                        times[reached] = recorded_at(app, reached)
+                    writes.flush(model, Tracking(app.name, reached), times[reached], written[name])
+                    pending[name], written[name] = 0, reached
+            if on_page:
+                on_page(position, end)
+        for name, model in models.items():  # a log shorter than a stop (or empty): stand where asked
+            if written[name] < stops[name] or pending[name]:
+                writes.flush(model, Tracking(app.name, stops[name]), recorded_at(app, stops[name]), written[name])
     return taken
+
+
+class Pages:
+    """The log's pages up to ``end`` (the events of ``topics``), read ahead by a thread
+    of its own: iterating gives (position reached, page), in log order."""
+
+    AHEAD = 2  # pages read but not yet replayed
+
+    def __init__(self, app: Application[Any], topics: tuple[str, ...], end: int, page_size: int) -> None:
+        self.app, self.topics, self.end, self.page_size = app, topics, end, page_size
+        self.queue: queue.Queue[tuple[int, list[Any]] | BaseException | None] = queue.Queue(self.AHEAD)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._read, name="replay-pages", daemon=True)
+
+    def __enter__(self) -> Pages:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        while self.thread.is_alive():  # let a reader blocked on a full queue see the stop
+            with contextlib.suppress(queue.Empty):
+                self.queue.get(timeout=0.05)
+        self.thread.join()
+
+    def __iter__(self) -> Iterator[tuple[int, list[Any]]]:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def _read(self) -> None:
+        try:
+            position = 0
+            while position < self.end and not self.stopping.is_set():
+                # only the topics some read model handles; a bounded window keeps the filtered query
+                # on the primary key's range (as the Follower's)
+                window = min(self.end, position + WINDOW_PAGES * self.page_size)
+                page = list(self.app.recorder.select_notifications(position + 1, self.page_size, stop=window,
+                                                                   topics=self.topics))
+                position = page[-1].id if len(page) == self.page_size else window  # short page: window done
+                self._put((position, page))
+            self._put(None)
+        except BaseException as error:  # noqa: BLE001 - handed to the replaying thread, which raises it
+            self._put(error)
+
+    def _put(self, item: tuple[int, list[Any]] | BaseException | None) -> None:
+        while not self.stopping.is_set():
+            with contextlib.suppress(queue.Full):
+                self.queue.put(item, timeout=0.1)
+                return
+
+
+class Writes:
+    """Read models' pages written by a thread of its own, in the order given; at most
+    ``BEHIND`` pages wait to be written (the replay waits for the oldest beyond that),
+    and the first failure is raised, here or on leaving."""
+
+    BEHIND = 2 * len(READ_MODELS)
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-writes")
+        self.waiting: deque[Future[None]] = deque()
+        self.views: list[Any] = []  # whose ``settle`` this sets (and clears on leaving)
+
+    def __enter__(self) -> Writes:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        try:
+            while self.waiting:
+                failed = self.waiting.popleft().exception()
+                if failed is not None and kind is None:
+                    raise failed
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            for view in self.views:
+                view.settle = None
+
+    def settle(self) -> None:
+        """Wait until every page handed over is written (before a handler reads a table)."""
+        while self.waiting:
+            self.waiting.popleft().result()
+
+    def flush(self, model: ReadModel, tracking: Tracking, recorded_at: datetime | None, previous: int) -> None:
+        if model.view.settle is None:
+            model.view.settle = self.settle
+            self.views.append(model.view)
+        changes = model.take(tracking, recorded_at)
+        self.waiting.append(self.pool.submit(model.view.apply, changes, tracking, previous))
+        while len(self.waiting) > self.BEHIND or (self.waiting and self.waiting[0].done()):
+            self.waiting.popleft().result()
 
 
 def recorded_at(app: Application[Any], position: int) -> datetime | None:

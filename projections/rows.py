@@ -10,7 +10,7 @@ committed. Each read model declares its tables once; ``SQLiteView`` and
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -88,6 +88,9 @@ class ReadModelView(TrackingRecorder):
 
     tables: ClassVar[tuple[Table, ...]] = ()
     mark: ClassVar[str] = "?"  # the backend's parameter placeholder
+    # Called before every ``select``: a replay that writes pages in another thread sets it to
+    # wait for them, so a handler that reads its own tables sees every page before its own.
+    settle: Callable[[], None] | None = None
 
     @property
     def all_tables(self) -> tuple[Table, ...]:
@@ -211,6 +214,8 @@ class ReadModelView(TrackingRecorder):
 
     def select(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows answering ``statement`` (see ``sql``)."""
+        if self.settle is not None:
+            self.settle()
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(self.sql(statement), tuple(params))
             return [{k: _plain(v) for k, v in dict(row).items()} for row in cursor.fetchall()]
