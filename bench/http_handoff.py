@@ -5,7 +5,7 @@
 One fresh store (on PostgreSQL a new schema, dropped at the end), set up
 through the application. The real server (``uvicorn --factory
 interfaces.api.main:create_app``) runs in a subprocess with W worker
-processes, and a load generator (``bench.loadgen``, httpx with keep-alive
+processes, and a load generator (``bench.loadgen``, a lean HTTP/1.1 client with keep-alive
 connections) in another process sends the handoff commands with bearer
 tokens: closed loop with C clients for the maximum rate, for each W and C;
 then, on the W that paid off, an open loop at half that rate for latencies
