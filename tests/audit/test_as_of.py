@@ -100,3 +100,25 @@ def test_a_recipients_history_over_http_is_masked_for_auditors_and_admins(chain:
     assert api.get(f"/audit/history/recipient/{person}", headers=accounts("auditor.dki")).status_code == 403
     state = api.get(f"/audit/state/recipient/{person}", params={"version": 1}, headers=accounts("auditor")).json()
     assert state["masked"] and state["state"]["nik"] != nik(serial=7)
+
+
+def test_one_past_figure_is_rebuilt_at_a_time_per_server_process(chain: ColdChain, api, accounts) -> None:
+    # Given a replay of a past figure already running on this server process
+    from interfaces.api.routers import audit
+
+    chain.release()
+    position = chain.app.recorder.max_notification_id()
+    assert audit.REPLAYS.acquire(blocking=False)
+    try:
+        # When an auditor asks for another, Then the answer is 429 with a time to wait, and no replay runs
+        busy = api.get("/audit/dashboard", params={"position": position}, headers=accounts("auditor"))
+        assert busy.status_code == 429, busy.text
+        assert busy.headers["Retry-After"] == str(audit.RETRY_AFTER_SECONDS)
+        assert "being rebuilt" in busy.json()["message"]
+        report = api.get("/audit/reports/shipments", params={"position": position}, headers=accounts("auditor"))
+        assert report.status_code == 429
+    finally:
+        audit.REPLAYS.release()
+    # And once it is done, the next one is answered
+    answer = api.get("/audit/dashboard", params={"position": position}, headers=accounts("auditor"))
+    assert answer.status_code == 200, answer.text

@@ -3,6 +3,9 @@ report as of a past moment. For auditors and admins, inside their scope; persona
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from enum import Enum
@@ -11,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
+from application.errors import TooManyAttempts
 from application.history import KINDS, PERMISSION, History, may_see_personal_data, resolve, state_of
 from interfaces.api.deps import CallerDep, CampaignDep
 from interfaces.api.params import MAX_PHASE
@@ -25,6 +29,22 @@ KeyPath = Annotated[str, Path(max_length=120, description="The ID parts joined b
                                                           "FACILITY, RECIPIENT_ID, FACILITY/DAY, BLAST_ID, USERNAME")]
 At = Annotated[datetime | None, Query(description="What had happened by then (ISO 8601 with its offset)")]
 Position = Annotated[int | None, Query(ge=0, le=2**62, description="What was recorded up to this log position")]
+
+# A past figure replays the log into a scratch schema (seconds to minutes on a large log):
+# one at a time per server process, so a few impatient reloads cannot take every core.
+REPLAYS = threading.BoundedSemaphore(1)
+RETRY_AFTER_SECONDS = 30
+
+
+@contextmanager
+def replay_slot() -> Iterator[None]:
+    if not REPLAYS.acquire(blocking=False):
+        msg = "Another past figure is being rebuilt on this server; try again in half a minute."
+        raise TooManyAttempts(msg, RETRY_AFTER_SECONDS)
+    try:
+        yield
+    finally:
+        REPLAYS.release()
 
 
 class HistoryEntry(BaseModel):
@@ -112,7 +132,7 @@ def dashboard_as_of(campaign: CampaignDep, caller: CallerDep, at: At = None, pos
     that had occurred by ``at`` (seconds on a large log)."""
     campaign.check_readable(caller, PERMISSION)
     moment = Moment(position, at)
-    with read_models_as_of(campaign, dict(campaign.env), moment, ["funnel"]) as models:
+    with replay_slot(), read_models_as_of(campaign, dict(campaign.env), moment, ["funnel"]) as models:
         figures = funnel_figures(models, lambda district: campaign.within(caller.scope, district), phase)
     return {"as_of": moment.as_json()} | figures
 
@@ -124,7 +144,7 @@ def report_as_of(name: Annotated[str, Path(max_length=40)], campaign: CampaignDe
     campaign.check_readable(caller, PERMISSION)
     definition = report_definition(name)
     moment = Moment(position, at)
-    with read_models_as_of(campaign, dict(campaign.env), moment, [definition.read_model]) as models:
+    with replay_slot(), read_models_as_of(campaign, dict(campaign.env), moment, [definition.read_model]) as models:
         built = build_report(name, models)
     if caller.scope != "national":
         built = replace(built, rows=[row for row in built.rows if row_in_scope(campaign, caller.scope, row)])
