@@ -16,6 +16,8 @@ import pytest
 
 from application.logistics import NATIONAL_WAREHOUSE
 from domain.recipient import Channel
+from interfaces.bootstrap import open_sealer
+from interfaces.cli.projections import SEAL_ROW
 from interfaces.settings import event_store_env
 from interfaces.sms.outbox import OutboxGateway
 from projections.catalog import READ_MODELS, open_read_model
@@ -157,8 +159,8 @@ def test_status_shows_the_lag_and_rebuild_brings_every_read_model_to_the_head(
     head = last_position(chain.app)
     # When the status is asked for
     before = status(run)
-    # Then every read model is at 0, a whole log behind
-    assert before == {name: ["0", str(head), str(head), "—"] for name in READ_MODELS}
+    # Then every read model is at 0, a whole log behind, and so is the audit log's seal
+    assert before == {name: ["0", str(head), str(head), "—"] for name in [*READ_MODELS, SEAL_ROW]}
     # When they are all rebuilt, and one of them once more
     assert run("projections", "rebuild").exit_code == 0
     again = run("projections", "rebuild", "funnel")
@@ -166,11 +168,18 @@ def test_status_shows_the_lag_and_rebuild_brings_every_read_model_to_the_head(
     assert f"Rebuilt funnel up to position {head}" in again.output
     # Then none lags, each saying when its last event was recorded, and the funnel counted each target once
     after = status(run)
+    sealed = after.pop(SEAL_ROW)
     assert {name: cells[:3] for name, cells in after.items()} == {
         name: [str(head), str(head), "0"] for name in READ_MODELS}
     [last] = chain.app.recorder.select_notifications(head, 1)
     recorded = chain.app.mapper.to_domain_event(last).timestamp.astimezone(UTC)
     assert {cells[3] for cells in after.values()} == {f"{recorded:%Y-%m-%d %H:%M:%S}"}
+    # and the seal, which a rebuild does not touch, stays behind until the log is sealed
+    assert sealed == ["0", str(head), str(head), "—"]
+    sealer = open_sealer(event_store_env(settings), None)
+    sealer.seal()
+    sealer.store.close()
+    assert status(run)[SEAL_ROW] == [str(head), str(head), "0", "—"]
     funnel = open_read_model(READ_MODELS["funnel"], event_store_env(settings)).view
     assert funnel.totals()["targeted"] == 30
     funnel.datastore.close()
