@@ -18,12 +18,9 @@ PostgreSQL (dropped afterwards), new files in a temporary folder on SQLite.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import math
-import queue
 import tempfile
-import threading
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -41,6 +38,7 @@ from eventsourcing.utils import resolve_topic
 
 from projections.catalog import READ_MODELS, open_read_model
 from projections.follower import PAGE_SIZE, WINDOW_PAGES
+from projections.read_ahead import ReadAhead
 from projections.read_model import ReadModel
 
 Handler = Callable[[ReadModel, Any], None]
@@ -85,8 +83,8 @@ def replay(app: Application[Any], models: dict[str, ReadModel], *, stops: dict[s
     pending = dict.fromkeys(models, 0)
     taken = dict.fromkeys(models, 0)
     written = dict.fromkeys(models, 0)  # each read model's committed position (compare-and-set)
-    with Pages(app, tuple(routes), end, page_size) as pages, Writes() as writes:
-        for position, page in pages:
+    with pages(app, tuple(routes), end, page_size) as read, Writes() as writes:
+        for position, page in read:
             for notification in page:
                 targets = routes.get(notification.topic)
                 if not targets:
@@ -115,58 +113,21 @@ def replay(app: Application[Any], models: dict[str, ReadModel], *, stops: dict[s
     return taken
 
 
-class Pages:
-    """The log's pages up to ``end`` (the events of ``topics``), read ahead by a thread
-    of its own: iterating gives (position reached, page), in log order."""
+def pages(app: Application[Any], topics: tuple[str, ...], end: int, page_size: int) -> ReadAhead[int, Any]:
+    """The log's pages up to ``end`` (the events of ``topics``), read ahead by a thread of its
+    own: iterating gives (position reached, page), in log order."""
 
-    AHEAD = 2  # pages read but not yet replayed
+    def step(position: int) -> tuple[int, tuple[int, list[Any]]] | None:
+        if position >= end:
+            return None
+        # only the topics some read model handles; a bounded window keeps the filtered query
+        # on the primary key's range (as the Follower's)
+        window = min(end, position + WINDOW_PAGES * page_size)
+        page = list(app.recorder.select_notifications(position + 1, page_size, stop=window, topics=topics))
+        reached = page[-1].id if len(page) == page_size else window  # a short page: the window is done
+        return reached, (reached, page)
 
-    def __init__(self, app: Application[Any], topics: tuple[str, ...], end: int, page_size: int) -> None:
-        self.app, self.topics, self.end, self.page_size = app, topics, end, page_size
-        self.queue: queue.Queue[tuple[int, list[Any]] | BaseException | None] = queue.Queue(self.AHEAD)
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._read, name="replay-pages", daemon=True)
-
-    def __enter__(self) -> Pages:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping.set()
-        while self.thread.is_alive():  # let a reader blocked on a full queue see the stop
-            with contextlib.suppress(queue.Empty):
-                self.queue.get(timeout=0.05)
-        self.thread.join()
-
-    def __iter__(self) -> Iterator[tuple[int, list[Any]]]:
-        while True:
-            item = self.queue.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def _read(self) -> None:
-        try:
-            position = 0
-            while position < self.end and not self.stopping.is_set():
-                # only the topics some read model handles; a bounded window keeps the filtered query
-                # on the primary key's range (as the Follower's)
-                window = min(self.end, position + WINDOW_PAGES * self.page_size)
-                page = list(self.app.recorder.select_notifications(position + 1, self.page_size, stop=window,
-                                                                   topics=self.topics))
-                position = page[-1].id if len(page) == self.page_size else window  # short page: window done
-                self._put((position, page))
-            self._put(None)
-        except BaseException as error:  # noqa: BLE001 - handed to the replaying thread, which raises it
-            self._put(error)
-
-    def _put(self, item: tuple[int, list[Any]] | BaseException | None) -> None:
-        while not self.stopping.is_set():
-            with contextlib.suppress(queue.Full):
-                self.queue.put(item, timeout=0.1)
-                return
+    return ReadAhead(step, 0)
 
 
 class Writes:
