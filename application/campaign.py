@@ -416,7 +416,6 @@ class Campaign(Accounts, TargetLists, Logistics):
         for recipient in recipients:
             recipient.record_access(purpose, by)
         self.save(*recipients)
-        self.remember(recipients)
 
     def screen(self, ticket: str, result: ScreeningResult, reason: str, until: date | None,
                caller: Caller) -> Outcome:

@@ -324,8 +324,7 @@ class CommandHandling(Access, Application[UUID]):
     def _save_batch(self) -> None:
         if self._batch:
             pending = list(self._batch.values())
-            self.save(*pending)
-            self.remember(pending)
+            self.save(*pending)  # _record keeps what it wrote in the cache
             self._batch.clear()
 
     def warm(self, ids: list[UUID]) -> None:
@@ -366,12 +365,6 @@ class CommandHandling(Access, Application[UUID]):
                 [i.hex for i in ids],
             )
             return [(UUID(row[0]), *tuple(row)[1:]) for row in cursor.fetchall()]
-
-    def remember(self, aggregates: list[Any]) -> None:
-        """Keep what was just written in the aggregate cache: the next command on
-        it then reads nothing (the library caches on load, not on save)."""
-        for aggregate in aggregates:
-            self._keep(aggregate)
 
     def find(self, cls: type, aggregate_id: UUID) -> Any:
         """A copy of the aggregate to work on (the caller may change it), or None."""

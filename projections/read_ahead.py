@@ -1,7 +1,7 @@
 """Reading the next page of a log while the previous one is being worked on.
 
-Replaying and verifying the log alternate between waiting for the database and
-working in Python. ``read_ahead`` runs the reads in a thread of its own, a few
+Replaying the log alternates between waiting for the database and working in
+Python. ``ReadAhead`` runs the reads in a thread of its own, a few
 pages ahead, so the database works while Python does: each page is asked for as
 soon as the one before it has arrived (its last position is where the next starts).
 """
