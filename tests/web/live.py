@@ -48,6 +48,18 @@ class Site:
         page.wait_for_load_state("networkidle")
 
 
+def wait_until(page, expression: str, seconds: float = 15) -> None:  # noqa: ANN001 - a Playwright page
+    """Evaluate ``expression`` in the page (a promise is awaited) until it is true.
+
+    Not ``page.wait_for_function``: its polling takes a returned promise, unawaited, as true."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            msg = f"still false after {seconds} s: {expression}"
+            raise AssertionError(msg)
+        page.wait_for_timeout(100)
+
+
 def build_world(tmp_path: Path) -> tuple[Settings, ColdChain]:
     """Bio Farma, Jawa Barat, Kota Bandung, a puskesmas, DKI; two lots at Bio Farma (CV001 expiring first); the demo accounts."""
     from interfaces.bootstrap import create_schema, open_campaign

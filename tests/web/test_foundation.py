@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from interfaces.web.pages import day, moment, number
+from tests.web.live import wait_until
 
 
 def test_numbers_read_as_indonesians_read_them() -> None:
@@ -73,7 +74,7 @@ def test_the_service_worker_keeps_pages_until_logging_out(site, phone) -> None:
     site.login(page, "gudang.jabar")
     page.evaluate("navigator.serviceWorker.ready")
     page.goto(f"{site.url}/gudang/kiriman")  # now through the service worker
-    page.wait_for_function(f"{KEPT}.then((paths) => paths.includes('/gudang/kiriman'))")
+    wait_until(page, f"{KEPT}.then((paths) => paths.includes('/gudang/kiriman'))")
     page.click("nav.menu form button")
     page.wait_for_url(f"{site.url}/login")
     assert "/gudang/kiriman" not in page.evaluate(KEPT)
