@@ -230,6 +230,23 @@ class SealStore:
         """The stored rows after log position ``after``, in log order, as stored."""
         return self.fetch(self.row_query(), (after, limit))
 
+    def rows_upto(self, after: int, upto: int, page: int) -> Iterator[list[Row]]:
+        """The stored rows after ``after`` up to log position ``upto``, a page at a time.
+
+        No upper bound in the query (with one, PostgreSQL may sort the whole range before
+        the limit): a page asks for no more rows than there are positions left, and sheds
+        those beyond ``upto`` (there are some only where positions were skipped)."""
+        while after < upto and (rows := self.rows(after, min(page, upto - after))):
+            if rows[-1][0] > upto:
+                yield [row for row in rows if row[0] <= upto]
+                return
+            yield rows
+            after = rows[-1][0]
+
+    def reopened(self) -> SealStore:
+        """The same store on a connection of its own (opened when first used)."""
+        raise NotImplementedError
+
     def head(self) -> int:
         rows = self.fetch(self.head_query())
         return (rows[0][0] or 0) if rows else 0
@@ -258,6 +275,9 @@ class SQLiteSeal(SealStore):
     def row_query(self) -> str:
         return ("SELECT rowid, originator_id, originator_version, topic, state FROM {events} "
                 "WHERE rowid > ? ORDER BY rowid LIMIT ?")
+
+    def reopened(self) -> SQLiteSeal:
+        return SQLiteSeal(self.events_file)
 
     def head_query(self) -> str:
         return "SELECT MAX(rowid) FROM {events}"
@@ -290,6 +310,9 @@ class PostgresSeal(SealStore):
     def row_query(self) -> str:
         return ("SELECT notification_id, replace(originator_id::text, '-', ''), originator_version, topic, state "
                 "FROM {events} WHERE notification_id > ? ORDER BY notification_id LIMIT ?")
+
+    def reopened(self) -> PostgresSeal:
+        return PostgresSeal(self.conninfo, self.schema, self.application)
 
     def head_query(self) -> str:
         return "SELECT MAX(notification_id) FROM {events}"

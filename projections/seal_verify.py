@@ -36,10 +36,10 @@ from domain.merkle import (
     verify_consistency,
 )
 from projections.checkpoints import BadCheckpoint, Checkpoint, read
-from projections.seal import Leaf, Row, SealStore, leaf_hashes, leaf_of
+from projections.leaf_stream import READ_PAGE, leaf_pages
+from projections.seal import Leaf, Row, SealStore, leaf_of
 
 CHUNK_LEVEL = 10  # sealed leaves are compared 2**10 at a time, through their stored subtree
-READ_PAGE = 10_000
 LOOK_AHEAD = 256  # rows and leaves read past the first difference, to tell a deletion from an insertion
 
 
@@ -87,6 +87,7 @@ class Walk:
     roots: dict[int, list[tuple[str, bytes]]]  # checkpoints' roots, by size, not yet reached
     frontier: Frontier = field(default_factory=Frontier)
     chunk_after: int = 0  # the log position before the next chunk
+    sealed_after: int = 0  # the log position of the last sealed row (the rows after it are decrypted)
     differs: bool = False  # the first differing event is named; later ones would only repeat it
     sealed_root: bytes | None = None
     stored: dict[int, bytes] = field(default_factory=dict)  # stored chunk subtrees, fetched a page at a time
@@ -103,8 +104,9 @@ class Walk:
 
 class Verifier:
     def __init__(self, store: SealStore, decrypt: Callable[[bytes], object],
-                 key: tuple[str, Ed25519PublicKey] | None) -> None:
+                 key: tuple[str, Ed25519PublicKey] | None, helper: bool = True) -> None:
         self.store = store
+        self.helper = helper  # a helper process reads and hashes part of the log (where it can be forked)
         self.decrypt = decrypt  # raises on a row that was not encrypted with the event store's key
         self.key = key  # (name, public key) the checkpoints are signed with; None: they cannot be checked
 
@@ -115,23 +117,23 @@ class Verifier:
         walk = Walk(report, self.checkpoint_roots(report, brought))
         walk.reached(walk.frontier)  # the empty tree: a checkpoint of size 0, nothing sealed yet
         chunk = 1 << CHUNK_LEVEL
-        rows: list[Row] = []
+        positions: list[int] = []
         hashes: list[bytes] = []
-        after = 0
-        while page := self.store.rows(after, READ_PAGE):
-            rows += page
-            hashes += leaf_hashes(page)
-            after = page[-1][0]
+        for page_positions, page_hashes in leaf_pages(self.store, self.store.head(), self.helper):
+            positions += page_positions
+            hashes += page_hashes
             taken = 0
-            while len(rows) - taken >= chunk:
-                self.take(walk, rows[taken:taken + chunk], hashes[taken:taken + chunk])
+            while len(positions) - taken >= chunk:
+                self.take(walk, positions[taken:taken + chunk], hashes[taken:taken + chunk])
                 taken += chunk
-            del rows[:taken], hashes[:taken]
+            del positions[:taken], hashes[:taken]
             if on_page:
                 on_page(walk.frontier.size)
         start, before = walk.frontier.size, walk.chunk_after
-        self.take(walk, rows, hashes)  # the last, partial chunk
+        self.take(walk, positions, hashes)  # the last, partial chunk
         report.rows, report.root = walk.frontier.size, walk.frontier.root()
+        if report.rows > report.sealed:
+            self.check_unsealed(walk.sealed_after, walk.chunk_after, report)
         if not walk.differs and start < report.sealed:  # the sealed leaves after the last whole chunk
             self.locate(start, report.sealed, before, report, whole_chunk=False)
         for size, expected in walk.roots.items():
@@ -142,19 +144,19 @@ class Verifier:
             self.prove_extension(brought, report, walk.sealed_root)
         return report
 
-    def take(self, walk: Walk, rows: list[Row], hashes: list[bytes]) -> None:
+    def take(self, walk: Walk, positions: list[int], hashes: list[bytes]) -> None:
         """Add a chunk of rows (a whole, aligned one, or the last) to the recomputed tree and compare it.
 
         The usual chunk is hashed a level at a time and added as one subtree; a chunk
         holding a checkpoint's size, the end of the sealed leaves or the last rows goes leaf
         by leaf, so that the roots at those sizes are known."""
-        if not rows:
+        if not positions:
             return
         sealed, frontier = walk.report.sealed, walk.frontier
-        start, end = frontier.size, frontier.size + len(rows)
-        for row in rows[max(sealed - start, 0):]:
-            self.check_unsealed(row, walk.report)
-        subtree = perfect_root(hashes) if len(rows) == 1 << CHUNK_LEVEL else None
+        start, end = frontier.size, frontier.size + len(positions)
+        if start < sealed <= end:
+            walk.sealed_after = positions[sealed - start - 1]
+        subtree = perfect_root(hashes) if len(positions) == 1 << CHUNK_LEVEL else None
         if subtree is not None and end <= sealed and not walk.differs \
                 and subtree != self.stored_node(walk, start >> CHUNK_LEVEL):
             walk.differs = self.locate(start, end, walk.chunk_after, walk.report)
@@ -166,7 +168,7 @@ class Verifier:
             for h in hashes:
                 frontier.append(h)
                 walk.reached(frontier)
-        walk.chunk_after = rows[-1][0]
+        walk.chunk_after = positions[-1]
 
     def stored_node(self, walk: Walk, index: int) -> bytes | None:
         if index not in walk.stored:
@@ -191,12 +193,15 @@ class Verifier:
             report.checkpoints += 1
         return roots
 
-    def check_unsealed(self, row: Row, report: Report) -> None:
-        try:
-            self.decrypt(row[4])
-        except Exception:  # AES-GCM refuses it: forged without the key, or damaged
-            report.findings.append(Finding((0, report.sealed), "TAMPERED: an event not yet sealed does not decrypt "
-                                                               f"(forged or damaged): {describe_row(row)}"))
+    def check_unsealed(self, after: int, upto: int, report: Report) -> None:
+        """Decrypt each row the sealer has not reached yet (after log position ``after``, up to ``upto``)."""
+        for rows in self.store.rows_upto(after, upto, READ_PAGE):
+            for row in rows:
+                try:
+                    self.decrypt(row[4])
+                except Exception:  # AES-GCM refuses it: forged without the key, or damaged
+                    report.findings.append(Finding((0, report.sealed), "TAMPERED: an event not yet sealed does not "
+                                                                       f"decrypt (forged or damaged): {describe_row(row)}"))
 
     def locate(self, lo: int, hi: int, after: int, report: Report, whole_chunk: bool = True) -> bool:
         """Compare sealed leaves ``lo .. hi-1`` with the rows after log position ``after``, one by one;

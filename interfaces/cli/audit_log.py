@@ -37,6 +37,7 @@ from projections.checkpoints import (
     signing_key,
     verifier_key,
 )
+from projections.leaf_stream import HelperFailed
 from projections.seal import Leaf, SealStore, Sealer, open_seal
 from projections.seal_proof import RowNotSealed, check, proof_document, read_proof
 from projections.seal_verify import Verifier, decrypter
@@ -74,6 +75,8 @@ def seal_store() -> Iterator[tuple[SealStore, dict[str, str]]]:
     except UNREACHABLE as error:
         raise fail(f"The event store cannot be read: no connection, or no 'rantai db init' yet "
                    f"({type(error).__name__}).") from None
+    except HelperFailed as error:  # no verdict either way
+        raise fail(f"Verification stopped before the end: {error}.") from None
     finally:
         store.close()
 

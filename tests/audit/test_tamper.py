@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import pytest
 
-from projections import seal_verify
+from projections import leaf_stream, seal_verify
 from projections.checkpoints import new_signing_key
 from tests.audit.tamper import Attacker
 
 KEY = new_signing_key()
 
 
-@pytest.fixture(params=[2, seal_verify.CHUNK_LEVEL], ids=["chunks-of-4", "chunks-of-1024"])
+@pytest.fixture(params=[(2, None), (seal_verify.CHUNK_LEVEL, None), (2, 8)],
+                ids=["chunks-of-4", "chunks-of-1024", "chunks-of-4-helper-blocks-of-8"])
 def audit(request, rantai, chain, settings, monkeypatch):
-    """A cold chain with a few dozen events, sealed under a checkpoint; the attacker's connection."""
+    """A cold chain with a few dozen events, sealed under a checkpoint; the attacker's connection.
+    In the helper case a helper process reads and hashes most blocks of 8 log positions."""
+    chunk_level, block = request.param
     monkeypatch.setenv("RANTAI_CHECKPOINT_KEY", KEY)
-    monkeypatch.setattr(seal_verify, "CHUNK_LEVEL", request.param)
+    monkeypatch.setattr(seal_verify, "CHUNK_LEVEL", chunk_level)
+    if block is not None:
+        monkeypatch.setattr(leaf_stream, "BLOCK", block)
     chain.release("CV001", 500)
     for destination in ("32", "31"):
         chain.receive_all(chain.ship("BIOFARMA", destination, ("CV001", 40)))
