@@ -102,8 +102,7 @@ class NonResponders(ReadModel):
     @apply_event.register
     def batch_sent(self, event: Blast.BatchSent) -> None:
         deadline = self.deadline_of(event.originator_id)
-        for recipient in event.recipients:
-            self.changes.put("worklist", (recipient,), deadline=deadline)
+        self.changes.put_each("worklist", ((recipient,) for recipient in event.recipients), deadline=deadline)
 
     def deadline_of(self, blast_id: UUID) -> str:
         pending = self.changes.pending("blasts", (blast_id.hex,))

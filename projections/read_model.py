@@ -31,11 +31,19 @@ def day_of(by: Provenance) -> str:
     return by.day.isoformat()
 
 
+_HOURS: dict[float, str] = {}  # hours since 1970 -> their text: a replay's busiest handler (the funnel's) asks per event
+
+
 def hour_of(moment: datetime) -> str:
-    """The UTC hour it falls in, as ISO text (``2021-01-13T04:00:00+00:00``); built by hand,
-    as ``strftime`` is the costliest call of a replay's busiest handler (the funnel's)."""
-    u = moment.astimezone(UTC)
-    return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:00:00+00:00"
+    """The UTC hour it falls in, as ISO text (``2021-01-13T04:00:00+00:00``)."""
+    hour = moment.timestamp() // 3600
+    text = _HOURS.get(hour)
+    if text is None:
+        if len(_HOURS) > 100_000:  # eleven years of hours
+            _HOURS.clear()
+        u = moment.astimezone(UTC)
+        text = _HOURS[hour] = f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:00:00+00:00"
+    return text
 
 
 class ReadModel(Projection[ReadModelView]):

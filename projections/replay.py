@@ -72,44 +72,48 @@ def replay(app: Application[Any], models: dict[str, ReadModel], *, stops: dict[s
     head = app.recorder.max_notification_id() or 0
     stops = {name: min(stops.get(name, head), head) if stops else head for name in models}
     end = max(stops.values(), default=0)
-    routes: dict[str, list[tuple[ReadModel, Handler, int]]] = {}
+    routes: dict[str, list[tuple[ReadModel, Handler, int, list[int]]]] = {}
+    counts = {name: [0] for name in models}  # events each read model took (a list: counted in the loop below)
     for name, model in models.items():
         model.view.reset(app.name)
         model.view.start_tracking(app.name)
         model.batching = True
         model.discard()
         for topic, handler in handlers_of(model).items():
-            routes.setdefault(topic, []).append((model, handler, stops[name]))
-    pending = dict.fromkeys(models, 0)
-    taken = dict.fromkeys(models, 0)
+            routes.setdefault(topic, []).append((model, handler, stops[name], counts[name]))
+    flushed = dict.fromkeys(models, 0)  # each read model's count when it last wrote a page
     written = dict.fromkeys(models, 0)  # each read model's committed position (compare-and-set)
+    decode = app.mapper.to_domain_event
+    last_id, last_time = 0, None  # the last event decoded: its log position and recorded time
     with pages(app, tuple(routes), end, page_size) as read, Writes() as writes:
         for position, page in read:
             for notification in page:
                 targets = routes.get(notification.topic)
                 if not targets:
                     continue
-                event = app.mapper.to_domain_event(notification)
+                event = decode(notification)
+                last_id, last_time = notification.id, event.timestamp
                 if until is not None and occurred(event) > until:
                     continue
-                for model, handler, stop in targets:
-                    if notification.id <= stop:
+                for model, handler, stop, count in targets:
+                    if last_id <= stop:
                         handler(model, event)
-                        pending[model.name] += 1
-                        taken[model.name] += 1
+                        count[0] += 1
             times: dict[int, datetime | None] = {}  # read models flushing at one position share its recorded time
             for name, model in models.items():
                 reached = min(position, stops[name])
-                if reached > written[name] and (pending[name] >= page_size or reached >= stops[name]):
-                    if reached not in times:
-                        times[reached] = recorded_at(app, reached)
+                pending = counts[name][0] - flushed[name]
+                if reached > written[name] and (pending >= page_size or reached >= stops[name]):
+                    if reached not in times:  # the event at that position, when it was decoded here (as a follower does)
+                        times[reached] = last_time if last_id == reached else recorded_at(app, reached)
                     writes.flush(model, Tracking(app.name, reached), times[reached], written[name])
-                    pending[name], written[name] = 0, reached
+                    flushed[name], written[name] = counts[name][0], reached
             if on_page:
                 on_page(position, end)
         for name, model in models.items():  # a log shorter than a stop (or empty): stand where asked
-            if written[name] < stops[name] or pending[name]:
+            if written[name] < stops[name] or counts[name][0] > flushed[name]:
                 writes.flush(model, Tracking(app.name, stops[name]), recorded_at(app, stops[name]), written[name])
+    taken = {name: count[0] for name, count in counts.items()}
     return taken
 
 

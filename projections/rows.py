@@ -10,7 +10,7 @@ committed. Each read model declares its tables once; ``SQLiteView`` and
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -55,6 +55,12 @@ class Changes:
 
     def put(self, table: str, key: tuple[Any, ...], **values: Any) -> None:
         self.puts.setdefault(table, {}).setdefault(key, {}).update(values)
+
+    def put_each(self, table: str, keys: Iterable[tuple[Any, ...]], **values: Any) -> None:
+        """``put`` the same columns to many rows."""
+        rows = self.puts.setdefault(table, {})
+        for key in keys:
+            rows.setdefault(key, {}).update(values)
 
     def add(self, table: str, key: tuple[Any, ...], **amounts: float) -> None:
         row = self.adds.setdefault(table, {}).setdefault(key, {})
