@@ -53,6 +53,21 @@ class Moment:
         return {"position": self.position, "occurred": self.occurred.isoformat() if self.occurred else None}
 
 
+def moment_time(app: Any, moment: Moment, head: int) -> datetime:
+    """The instant a past moment stands for: its occurred instant, or when the event at its log
+    position (the last one before it, where positions were skipped) was recorded."""
+    if moment.occurred is not None:
+        return moment.occurred
+    stop = min(moment.position or 0, head)
+    while stop > 0:
+        start = max(1, stop - 999)
+        found = app.recorder.select_notifications(start, 1000, stop=stop)
+        if found:
+            return app.mapper.to_domain_event(found[-1]).timestamp
+        stop = start - 1
+    return app.clock()  # before the first event
+
+
 @contextmanager
 def read_models_as_of(app: Any, env: dict[str, str], moment: Moment,
                       names: tuple[str, ...] | list[str] | None = None) -> Iterator[dict[str, ReadModel]]:

@@ -173,3 +173,44 @@ def test_the_dashboard_shows_a_provincial_account_its_own_province(
     assert jakarta["stock"]["rows"] == 0 and jakarta["registrations_per_hour"]["hours"] == []
     assert bandung["funnel"]["totals"]["dose1"] == 2
     assert [row["district"] for row in bandung["districts"]["rows"]] == ["32.73"]
+
+
+def without_positions(panel: object) -> object:
+    """A panel without the log positions it states (a scratch read model stands where its replay
+    stopped: the last event it handled, not the live follower's last position)."""
+    if isinstance(panel, dict):
+        return {k: without_positions(v) for k, v in panel.items() if k != "position"}
+    if isinstance(panel, list):
+        return [without_positions(v) for v in panel]
+    return panel
+
+
+def test_every_dashboard_panel_as_of_a_past_moment(logistics: ColdChain, client: TestClient) -> None:
+    # Given the logistics scenario, then a shipment that left Jawa Barat on 7 January
+    before = logistics.app.recorder.max_notification_id()
+    logistics.now = JAN(7)
+    moving = logistics.ship("32", "32.73", ("CV001", 10))
+    head = reflect_the_whole_log(client, logistics)
+    live = client.get("/dashboard/data").json()
+    # When an auditor asks for the dashboard as of the log's head
+    answer = client.get("/audit/dashboard", params={"position": head})
+    assert answer.status_code == 200, answer.text
+    replayed = answer.json()
+    # Then every panel equals the live one's
+    assert replayed["as_of"] == {"position": head, "occurred": None} and replayed["log_head"] == head
+    for panel in ("funnel", "registrations_per_hour", "districts", "area", "stock", "shipments", "aefi"):
+        assert without_positions(replayed[panel]) == without_positions(live[panel]), panel
+    assert replayed["clock"]["at"] == live["clock"]["at"]  # ages measured at the same instant (7 January)
+    assert replayed["shipments"]["longest"][0]["sscc"] == moving
+    # and as of the position before the dispatch, or of 6 January, nothing was in transit and the card was fuller
+    for moment in ({"position": before}, {"at": JAN(6).isoformat()}):
+        past = client.get("/audit/dashboard", params=moment).json()
+        assert past["shipments"]["in_transit"] == 0, moment
+        assert past["stock"]["as_of"] < live["stock"]["as_of"], moment
+    # and four days later the live dashboard calls it overdue; as of its dispatch it was not
+    logistics.now = JAN(11)
+    assert client.get("/dashboard/data").json()["shipments"]["overdue"] == 1
+    assert client.get("/audit/dashboard", params={"position": head}).json()["shipments"]["overdue"] == 0
+    # and an area outside the caller's scope is refused before anything is replayed
+    refused = client.get("/audit/dashboard", params={"position": head, "area": "99"})
+    assert refused.status_code == 404

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
@@ -17,9 +17,15 @@ from pydantic import BaseModel
 from application.errors import TooManyAttempts
 from application.history import KINDS, PERMISSION, History, may_see_personal_data, resolve, state_of
 from interfaces.api.deps import CallerDep, CampaignDep
-from interfaces.api.params import MAX_PHASE
 from interfaces.api.routers.reports import row_in_scope
-from interfaces.as_of import Moment, funnel_figures, read_models_as_of
+from interfaces.api.routers.dashboard import (
+    DASHBOARD_READ_MODELS,
+    AreaQuery,
+    ClockQuery,
+    chosen_area,
+    dashboard_figures,
+)
+from interfaces.as_of import Moment, moment_time, read_models_as_of
 from interfaces.reports import build_report, report_definition
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -126,14 +132,19 @@ def state(
 
 @router.get("/dashboard")
 def dashboard_as_of(campaign: CampaignDep, caller: CallerDep, at: At = None, position: Position = None,
-                    phase: Annotated[int | None, Query(ge=1, le=MAX_PHASE)] = None) -> dict[str, Any]:
-    """The dashboard's funnel as it stood then (totals, per district, per hour; the caller's own
-    districts): the log replayed into a scratch funnel up to a log position, or with the events
-    that had occurred by ``at`` (seconds on a large log)."""
+                    area: str | None = AreaQuery, clock: Literal["server", "log"] | None = ClockQuery,
+                    ) -> dict[str, Any]:
+    """Every panel of the dashboard (as ``/dashboard/data``: funnel, registrations per hour, areas,
+    districts, stock, shipments in transit, AEFI) as it stood then: the log replayed into scratch
+    read models up to a log position, or with the events that had occurred by ``at`` (seconds on
+    a large log). Ages are measured at that moment."""
     campaign.check_readable(caller, PERMISSION)
     moment = Moment(position, at)
-    with replay_slot(), read_models_as_of(campaign, dict(campaign.env), moment, ["funnel"]) as models:
-        figures = funnel_figures(models, lambda district: campaign.within(caller.scope, district), phase)
+    chosen_area(campaign, caller, area)  # an area outside the caller's scope is refused before any replay
+    head = campaign.recorder.max_notification_id() or 0
+    with replay_slot(), read_models_as_of(campaign, dict(campaign.env), moment, DASHBOARD_READ_MODELS) as models:
+        figures = dashboard_figures(models, campaign, caller, area, clock, moment_time(campaign, moment, head),
+                                    min(position, head) if position is not None else head)
     return {"as_of": moment.as_json()} | figures
 
 

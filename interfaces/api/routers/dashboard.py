@@ -75,8 +75,19 @@ def dashboard_data(read_models: ReadModelsDep, campaign: CampaignDep, caller: Ca
                    ) -> dict[str, Any]:
     """Every panel of the dashboard, each with ``position`` (notification id, recorded time)."""
     campaign.check_readable(caller, "read_reports")
+    head = campaign.recorder.max_notification_id() or 0
+    return dashboard_figures(read_models, campaign, caller, area, clock, campaign.clock(), head) | {
+        "read_models": read_models_panel(read_models, head)}
+
+
+DASHBOARD_READ_MODELS = ("funnel", "stock_on_hand", "shipments", "aefi")
+
+
+def dashboard_figures(read_models: dict[str, Any], campaign: Any, caller: Any, area: str | None,
+                      clock: str | None, now: datetime, head: int) -> dict[str, Any]:
+    """The dashboard's panels from ``read_models`` (the live ones, or scratch ones replayed to a past
+    moment: then ``now`` is that moment and ``head`` the log position it stands for)."""
     place = chosen_area(campaign, caller, area)
-    now = campaign.clock()
     funnel = read_models["funnel"].view
     due_before = dose2_due_before(wib(now).date(), campaign.dose_interval_days)
     (hours, districts), position = consistent_read(
@@ -90,13 +101,11 @@ def dashboard_data(read_models: ReadModelsDep, campaign: CampaignDep, caller: Ca
     stock = stock_panel(read_models["stock_on_hand"].view, mine)
     shipments, newest_dispatch = shipments_rows(read_models["shipments"].view, now, mine)
     ages = age_clock(now, [stock.pop("newest"), newest_dispatch, newest_hour(hours)], clock)
-    head = campaign.recorder.max_notification_id() or 0
     return {
         "generated_at": now.isoformat(),
         "log_head": head,
         "clock": ages,
         "area": place | {"rows": area_rows(place, districts, names)},
-        "read_models": read_models_panel(read_models, head),
         "funnel": {"totals": totals, "position": position},
         "registrations_per_hour": {"hours": registrations_per_hour(hours), "position": position},
         "districts": {"position": position, "rows": [
