@@ -79,7 +79,7 @@ def main() -> None:
             checkpoint = sign("bench/audit", size, Sealer(store).root(size), key)
             store.add_checkpoint(size, checkpoint.root, checkpoint.note, datetime.now(UTC).isoformat())
             raw_library, raw_rows = [library_read(app)], [seal_read(store)]
-            verifier = Verifier(store, decrypter(env), ("bench/audit", key.public_key()))
+            verifier = Verifier(store, decrypter(env), [("bench/audit", key.public_key())])
             shared_times, alone_times = [], []
             for _ in range(2):  # each measured twice, as the raw reads are: the best of each is compared
                 verifier.helper = True

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     checkpoint_key: str | None = None  # Ed25519 seed (base64) signing the sealed log's checkpoints
     checkpoint_origin: str = "rantai/campaign"  # the log's name on its checkpoints (and its public key's)
     checkpoint_every_minutes: int = 60  # rantai worker signs a checkpoint this often while the log grows
+    checkpoint_retired_keys: str = ""  # verifier keys of signing keys replaced by `rantai keys rotate-checkpoint`
     daily_capacity: int = DEFAULT_DAILY_CAPACITY  # doses per puskesmas session per day
     dose_interval_days: int = DEFAULT_DOSE_INTERVAL_DAYS  # CoronaVac: dose 2 from 14 days after dose 1
     sms_gateway: str = "outbox"  # outbox | http

@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -129,25 +129,42 @@ def read_unsigned(note: str) -> Checkpoint:
     return Checkpoint(origin, size, root, note)
 
 
+Key = tuple[str, Ed25519PublicKey]  # (name, public key): a verifier key
+
+
 def read(note: str, name: str, public: Ed25519PublicKey) -> Checkpoint:
     """The checkpoint in ``note`` once a signature by (``name``, ``public``) verifies on it."""
+    return read_any(note, [(name, public)])
+
+
+def read_any(note: str, keys: Sequence[Key]) -> Checkpoint:
+    """The checkpoint in ``note`` once a signature by one of ``keys`` verifies on it (a log's
+    signing key and the ones it replaced: a checkpoint names its signer's key by its id)."""
     checkpoint = read_unsigned(note)
     body, _, signatures = note.partition("\n\n")
-    wanted = key_id(name, public)
+    wanted = {(name, key_id(name, public)): (name, public) for name, public in keys}
     for line in signatures.splitlines():
         parts = line.split(" ")
-        if len(parts) != 3 or parts[0] != DASH or parts[1] != name:
+        if len(parts) != 3 or parts[0] != DASH:
             continue
         try:
             signature = base64.b64decode(parts[2], validate=True)
         except binascii.Error:
             continue
-        if signature[:4] != wanted:
+        key = wanted.get((parts[1], signature[:4]))
+        if key is None:
             continue
         try:
-            public.verify(signature[4:], (body + "\n").encode())
+            key[1].verify(signature[4:], (body + "\n").encode())
         except InvalidSignature:
-            raise BadCheckpoint(f"the signature of {name} on the checkpoint of size {checkpoint.size} "
+            raise BadCheckpoint(f"the signature of {key[0]} on the checkpoint of size {checkpoint.size} "
                                 "does not verify") from None
         return checkpoint
-    raise BadCheckpoint(f"the checkpoint of size {checkpoint.size} carries no signature by {name}")
+    names = " or ".join(sorted({name for name, _ in keys}))
+    known = f" (under any of its {len(keys)} keys)" if len(keys) > 1 else ""
+    raise BadCheckpoint(f"the checkpoint of size {checkpoint.size} carries no signature by {names}{known}")
+
+
+def read_verifier_keys(text: str) -> list[Key]:
+    """Every verifier key in ``text`` (one per line or separated by spaces); ``BadCheckpoint`` if one is not."""
+    return [read_verifier_key(word) for word in text.split()]

@@ -21,11 +21,9 @@ one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from domain.merkle import (
     Frontier,
@@ -35,7 +33,7 @@ from domain.merkle import (
     perfect_root,
     verify_consistency,
 )
-from projections.checkpoints import BadCheckpoint, Checkpoint, read
+from projections.checkpoints import BadCheckpoint, Checkpoint, Key, read_any
 from projections.leaf_stream import READ_PAGE, leaf_pages
 from projections.seal import Leaf, Row, SealStore, leaf_of
 
@@ -104,11 +102,11 @@ class Walk:
 
 class Verifier:
     def __init__(self, store: SealStore, decrypt: Callable[[bytes], object],
-                 key: tuple[str, Ed25519PublicKey] | None, helper: bool = True) -> None:
+                 keys: Sequence[Key] | None, helper: bool = True) -> None:
         self.store = store
         self.helper = helper  # a helper process reads and hashes part of the log (where it can be forked)
         self.decrypt = decrypt  # raises on a row that was not encrypted with the event store's key
-        self.key = key  # (name, public key) the checkpoints are signed with; None: they cannot be checked
+        self.keys = keys  # the keys checkpoints may be signed with (the current one, those it replaced); None: none
 
     def verify(self, brought: Checkpoint | None = None,
                on_page: Callable[[int], None] | None = None) -> Report:
@@ -181,11 +179,11 @@ class Verifier:
         notes = [(f"the stored checkpoint of size {size}", note) for size, _, note in self.store.checkpoints()]
         if brought is not None:
             notes.append((f"the checkpoint brought (size {brought.size})", brought.note))
-        if notes and self.key is None:
+        if notes and not self.keys:
             raise BadCheckpoint("no public key to check the checkpoints with (configure the signing key or give --key)")
         for label, note in notes:
             try:
-                checkpoint = read(note, *self.key)
+                checkpoint = read_any(note, self.keys)
             except BadCheckpoint as error:
                 report.findings.append(Finding((1, -1), f"TAMPERED: {label}: {error}"))
                 continue

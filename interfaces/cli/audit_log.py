@@ -24,16 +24,17 @@ import psycopg
 import typer
 
 from domain.merkle import ProofError
-from interfaces.cli import key_backup  # noqa: F401  (registers rantai keys backup / restore)
+from interfaces.cli import key_backup, key_rotation  # noqa: F401  (register rantai keys backup / restore / rotate-checkpoint)
 from interfaces.cli.audit import audit
 from interfaces.settings import MissingSecrets, Settings, event_store_env
 from projections.checkpoints import (
     BadCheckpoint,
     Checkpoint,
     UnreadableCheckpoint,
+    Key,
     checkpoint_signer,
-    read,
-    read_verifier_key,
+    read_any,
+    read_verifier_keys,
     signing_key,
     verifier_key,
 )
@@ -45,8 +46,8 @@ from projections.seal_verify import Verifier, decrypter
 UNREACHABLE = (psycopg.Error, sqlite3.Error)  # no connection, or no event store there
 
 CheckpointFile = Annotated[Path | None, typer.Option("--checkpoint", help="A checkpoint note kept by an auditor")]
-KeyFile = Annotated[Path | None, typer.Option("--key", help="The log's public (verifier) key, from "
-                                                            "`rantai audit public-key`")]
+KeyFile = Annotated[Path | None, typer.Option("--key", help="The log's public (verifier) keys, one a line, from "
+                                                            "`rantai audit public-key [--all]`")]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -92,20 +93,30 @@ def private_key():  # -> Ed25519PrivateKey
         raise fail(str(error)) from None
 
 
-def public_key(file: Path | None):  # -> (name, Ed25519PublicKey)
-    """The verifier key in ``file``, or the configured signing key's."""
+def public_keys(file: Path | None) -> list[Key]:
+    """The verifier keys in ``file`` (one a line), or the configured signing key's and those it replaced."""
     if file is None:
-        return settings().checkpoint_origin, private_key().public_key()
+        return [(settings().checkpoint_origin, private_key().public_key()), *retired_keys()]
     try:
-        return read_verifier_key(file.read_text())
+        keys = read_verifier_keys(file.read_text())
     except (OSError, UnicodeDecodeError, BadCheckpoint) as error:
         raise fail(f"The public key {file} cannot be read: {error}") from None
+    if not keys:
+        raise fail(f"The public key {file} is empty.")
+    return keys
 
 
-def read_checkpoint(file: Path, key) -> Checkpoint:
+def retired_keys() -> list[Key]:
+    try:
+        return read_verifier_keys(settings().checkpoint_retired_keys)
+    except BadCheckpoint as error:
+        raise fail(f"RANTAI_CHECKPOINT_RETIRED_KEYS: {error}") from None
+
+
+def read_checkpoint(file: Path, keys: list[Key]) -> Checkpoint:
     """The checkpoint in ``file``: unreadable -> exit 2; a signature that does not verify -> TAMPERED, exit 1."""
     try:
-        return read(file.read_text(), *key)
+        return read_any(file.read_text(), keys)
     except (OSError, UnicodeDecodeError, UnreadableCheckpoint) as error:
         raise fail(f"The checkpoint {file} cannot be read: {error}") from None
     except BadCheckpoint as error:
@@ -138,10 +149,12 @@ def checkpoint(out: Annotated[Path | None, typer.Option("--out", help="Write it 
 
 @audit.command("public-key")
 def public_key_command(out: Annotated[Path | None, typer.Option("--out", help="Write it here too")] = None,
+                       every: Annotated[bool, typer.Option("--all", help="Also the keys it replaced (one a "
+                                                                          "line), for older checkpoints")] = False,
                        ) -> None:
     """The key checkpoints are signed with, as a verifier key to publish beside them."""
-    name, public = settings().checkpoint_origin, private_key().public_key()
-    text = verifier_key(name, public) + "\n"
+    keys = public_keys(None) if every else [(settings().checkpoint_origin, private_key().public_key())]
+    text = "".join(verifier_key(name, public) + "\n" for name, public in keys)
     typer.echo(text, nl=False)
     if out is not None:
         out.write_text(text)
@@ -153,13 +166,13 @@ def verify(brought: CheckpointFile = None, key_file: KeyFile = None) -> None:
 
     Exit 0: everything holds. Exit 1: tampering (the first line names the first event that
     differs). Exit 2: usage, an unreadable checkpoint file, or no connection."""
-    key = public_key(key_file) if key_file or settings().checkpoint_key else None
-    if brought is not None and key is None:
+    keys = public_keys(key_file) if key_file or settings().checkpoint_key else None
+    if brought is not None and keys is None:
         raise fail("No public key to check the checkpoint with: give --key FILE.")
     with seal_store() as (store, env):
-        kept = read_checkpoint(brought, key) if brought is not None else None
+        kept = read_checkpoint(brought, keys) if brought is not None else None
         try:
-            report = Verifier(store, decrypter(env), key).verify(kept)
+            report = Verifier(store, decrypter(env), keys).verify(kept)
         except BadCheckpoint as error:  # stored checkpoints but no key to check them
             raise fail(str(error)) from None
     if not report.clean:
@@ -210,7 +223,7 @@ def prove(kind: Annotated[str, typer.Argument(help="shipment, lot, stock, recipi
         leaf = store.leaf_of_event(aggregate_id, int(version_text))
         if leaf is None:
             raise fail(f"No sealed event {version_text} of that {kind}.", 1)
-        checkpoint = read_checkpoint(brought, public_key(key_file)) if brought else latest_checkpoint(store, leaf)
+        checkpoint = read_checkpoint(brought, public_keys(key_file)) if brought else latest_checkpoint(store, leaf)
         if leaf.index >= checkpoint.size:
             raise fail(f"The checkpoint of size {checkpoint.size} predates that event (leaf {leaf.index}).")
         try:
@@ -227,7 +240,7 @@ def prove(kind: Annotated[str, typer.Argument(help="shipment, lot, stock, recipi
 def latest_checkpoint(store: SealStore, leaf: Leaf) -> Checkpoint:
     stored = store.checkpoints()
     if stored and stored[-1][0] > leaf.index:
-        return read(stored[-1][2], settings().checkpoint_origin, private_key().public_key())
+        return read_any(stored[-1][2], public_keys(None))
     return issue_checkpoint(store)
 
 
@@ -240,14 +253,14 @@ def check_proof(
     """Check an inclusion proof with a checkpoint and the public key alone (no store needed).
 
     Without --checkpoint, the checkpoint inside the proof is used (its signature still checked)."""
-    key = public_key(key_file)
+    keys = public_keys(key_file)
     try:
         row, index, size, path, note = read_proof(json.loads(proof_file.read_text()))
         note = brought.read_text() if brought else note
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise fail(f"The proof cannot be read ({type(error).__name__}).") from None
     try:
-        checkpoint = read(note, *key)
+        checkpoint = read_any(note, keys)
     except UnreadableCheckpoint as error:
         raise fail(f"The checkpoint cannot be read: {error}") from None
     except BadCheckpoint as error:
@@ -260,4 +273,4 @@ def check_proof(
     except ProofError as error:
         raise fail(f"TAMPERED: the proof does not hold: {error}", 1) from None
     typer.echo(f"OK: event {row[2]} of aggregate {UUID(hex=row[1])} (log position {row[0]}) is leaf {index} "
-               f"of the log of {size} events signed by {key[0]}.")
+               f"of the log of {size} events signed by {checkpoint.origin}.")

@@ -27,7 +27,8 @@ from interfaces.cli.audit import keys
 from interfaces.settings import SECRETS_FILE
 
 FORMAT = "rantai-keys/1"
-KEYS = ("RANTAI_CIPHER_KEY", "RANTAI_NIK_SECRET", "RANTAI_CHECKPOINT_KEY", "RANTAI_GATEWAY_SECRET")
+KEYS = ("RANTAI_CIPHER_KEY", "RANTAI_NIK_SECRET", "RANTAI_CHECKPOINT_KEY", "RANTAI_GATEWAY_SECRET",
+        "RANTAI_CHECKPOINT_RETIRED_KEYS")  # the last: public keys a rotation replaced (older checkpoints need them)
 REQUIRED = KEYS[:3]
 SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 MIN_PASSPHRASE = 12
@@ -86,7 +87,8 @@ def current_keys() -> dict[str, str]:
 
     settings = default_settings()
     values = {"RANTAI_CIPHER_KEY": settings.cipher_key, "RANTAI_NIK_SECRET": settings.nik_secret,
-              "RANTAI_CHECKPOINT_KEY": settings.checkpoint_key, "RANTAI_GATEWAY_SECRET": settings.gateway_secret}
+              "RANTAI_CHECKPOINT_KEY": settings.checkpoint_key, "RANTAI_GATEWAY_SECRET": settings.gateway_secret,
+              "RANTAI_CHECKPOINT_RETIRED_KEYS": settings.checkpoint_retired_keys}
     return {name: value for name, value in values.items() if value}
 
 

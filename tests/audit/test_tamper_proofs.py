@@ -139,7 +139,7 @@ def test_the_sealer_follows_the_log_and_issues_checkpoints_while_it_grows(settin
         size = store.checkpoints()[-1][0]
         public = signing_key(KEY).public_key()
         assert size == store.sealed()[0]
-        report = Verifier(store, decrypter(event_store_env(settings)), ("test/log", public)).verify()
+        report = Verifier(store, decrypter(event_store_env(settings)), [("test/log", public)]).verify()
         assert report.clean and report.checkpoints == len(store.checkpoints()) >= 1
     finally:
         store.close()
