@@ -40,6 +40,25 @@ class Site:
     chain: ColdChain
     settings: Settings
 
+    def wait_for_read_models(self, seconds: float = 30) -> None:
+        """Until the server's followers have brought every read model to the log's head (they run in
+        the background: a page that lists shipments reads them)."""
+        from interfaces.bootstrap import open_read_models
+
+        head = self.chain.app.recorder.max_notification_id() or 0
+        models = open_read_models(self.settings)
+        deadline = time.monotonic() + seconds
+        try:
+            while behind := [name for name, model in models.items()
+                             if (model.view.max_tracking_id(self.chain.app.name) or 0) < head]:
+                if time.monotonic() > deadline:
+                    msg = f"read models still behind the log after {seconds} s: {', '.join(behind)}"
+                    raise AssertionError(msg)
+                time.sleep(0.05)
+        finally:
+            for model in models.values():
+                model.view.datastore.close()
+
     def login(self, page, name: str, next_page: str = "/") -> None:  # noqa: ANN001 - a Playwright page
         page.goto(f"{self.url}/login?next={next_page}")
         page.fill("#username", name)

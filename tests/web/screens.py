@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,7 +111,7 @@ def run(folder: Path, screens: list[Screen] = SCREENS) -> dict[str, dict[str, in
     with tempfile.TemporaryDirectory() as work, serving(Path(work)) as site, sync_playwright() as driver:
         values = staged(site)
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        time.sleep(2)  # the server's followers catch up with the staged log in the background
+        site.wait_for_read_models()  # the server's followers catch up with the staged log in the background
         for screen in screens:
             url = site.url + screen.path.format(**values)
             context = logged_in(browser, site, screen.account)

@@ -3,23 +3,12 @@ and after drilling down to a province; each panel names its log position and clo
 
 from __future__ import annotations
 
-import time
-
 from domain.calendar import WIB, local_day
 from domain.recipient import ScreeningResult
 from interfaces.bootstrap import open_read_models
 from interfaces.web.pages import number
 from projections.funnel import dose2_due_before
 from tests.web.clinic_world import CORONAVAC, PUSKESMAS, clinic_today, register_today
-
-
-def caught_up(site, models) -> None:  # noqa: ANN001 - the live site and its read models
-    """Wait until the server's followers (threads of the live server) have the whole log."""
-    head = site.chain.app.recorder.max_notification_id()
-    deadline = time.monotonic() + 30
-    while any(model.view.position()["notification_id"] < head for model in models.values()):
-        assert time.monotonic() < deadline, "the server's read models did not catch up"
-        time.sleep(0.1)
 
 
 def test_the_dashboards_figures_are_the_read_models(site, phone, shot) -> None:
@@ -32,13 +21,13 @@ def test_the_dashboards_figures_are_the_read_models(site, phone, shot) -> None:
     chain.ship("BIOFARMA", "32", ("CV001", 5))
     models = open_read_models(site.settings, only=["funnel", "stock_on_hand", "shipments"])
     try:
-        caught_up(site, models)
+        site.wait_for_read_models()
         before = models["funnel"].view.position()["notification_id"]
         # When the auditor opens the dashboard on a phone (logging in writes only the session's event)
         page = phone.new_page()
         site.login(page, "auditor", "/")
         shot(page, "dashboard")
-        caught_up(site, models)  # (the login's event moves positions on, not figures)
+        site.wait_for_read_models()  # (the login's event moves positions on, not figures)
         today = local_day(chain.app.clock(), WIB)
         funnel = models["funnel"].view.totals(due_before=dose2_due_before(today, chain.app.dose_interval_days))
         stock_rows = len(models["stock_on_hand"].view.levels())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from tests.web.live import Site
 from tests.web.screens import SCREENS, first_load, logged_in, staged
 
@@ -12,7 +10,7 @@ LIMIT = 300 * 1024
 
 def test_every_page_loads_under_300_kb_without_the_decoder(site: Site, browser) -> None:
     values = staged(site)
-    time.sleep(2)  # the server's followers catch up with the staged log (the dashboard reads them)
+    site.wait_for_read_models()  # the server's followers catch up with the staged log (the dashboard reads them)
     heavy = {}
     for screen in SCREENS:
         context = logged_in(browser, site, screen.account)

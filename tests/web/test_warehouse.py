@@ -49,11 +49,6 @@ def received_events(site: Site, sscc: str) -> list[Shipment.Received]:
     return [e for e in site.chain.app.repository.event_store.get(shipment.id) if isinstance(e, Shipment.Received)]
 
 
-def wait_for_read_models(site: Site, page) -> None:  # noqa: ANN001
-    """The server's followers catch up in the background; a page that lists shipments waits for them."""
-    page.wait_for_timeout(1500)
-
-
 def test_each_role_lands_on_its_home_and_sees_only_its_scope(site: Site, browser) -> None:
     # Given stock at Jawa Barat's store
     chain = site.chain
@@ -110,7 +105,7 @@ def test_receive_a_shipment_through_the_camera_and_the_stock_card_changes(site: 
     site.login(page, "gudang.bandung")
     assert page.locator("#stock tr[data-lot=CV001]").count() == 0
     # When the warehouse scans it with the camera, counts and confirms
-    wait_for_read_models(site, page)
+    site.wait_for_read_models()
     page.goto(f"{site.url}/pindai/terima")
     page.click(".scan-camera")
     page.wait_for_selector(".scan-result.good", timeout=30_000)
@@ -147,7 +142,7 @@ def test_commands_made_offline_are_recorded_once_with_their_scan_time(site: Site
     page = phone.new_page()
     site.login(page, "gudang.bandung")
     page.evaluate("navigator.serviceWorker.ready")
-    wait_for_read_models(site, page)
+    site.wait_for_read_models()
     for screen in ("/pindai/terima", "/pindai/kirim", "/gudang"):  # visited online: the service worker keeps them
         page.goto(f"{site.url}{screen}")
     # When the network is cut (for the page and its service worker alike)
@@ -189,7 +184,7 @@ def receive_offline(site: Site, phone, coming: str):  # noqa: ANN001, ANN201 - P
     page = phone.new_page()
     site.login(page, "gudang.bandung")
     page.evaluate("navigator.serviceWorker.ready")
-    wait_for_read_models(site, page)
+    site.wait_for_read_models()
     page.goto(f"{site.url}/pindai/terima")
     phone.route("**/*", lambda route: route.abort())
     page.fill("#scan-text", coming)
