@@ -133,15 +133,18 @@ def figures(
     position: Annotated[int | None, typer.Option(help="What was recorded up to this log position")] = None,
     report: Annotated[str | None, typer.Option(help="Also this report as of then (see rantai report list)")] = None,
     phase: Annotated[int | None, typer.Option(help="The funnel of this phase only")] = None,
+    dashboard: Annotated[bool, typer.Option("--dashboard", help="Every panel of the dashboard (stock, "
+                                                               "shipments in transit, AEFI too)")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """The dashboard's funnel (and a report) as it stood at a past moment.
+    """The dashboard's funnel (or, with --dashboard, every panel; and a report) as it stood at a past moment.
 
     The log is replayed into scratch read models up to a log position (--position: what was
     recorded by then), or with the events that had occurred by --at (what had happened by then)."""
-    from interfaces.as_of import Moment, funnel_figures, read_models_as_of
+    from interfaces.api.routers.dashboard import DASHBOARD_READ_MODELS, dashboard_figures
+    from interfaces.as_of import Moment, funnel_figures, moment_time, read_models_as_of
     from interfaces.bootstrap import default_settings
-    from interfaces.cli.terminal import campaign, console, errors
+    from interfaces.cli.terminal import campaign, console, errors, operator
     from interfaces.reports import build_report, report_definition
     from interfaces.settings import event_store_env
 
@@ -149,19 +152,35 @@ def figures(
         errors.print("Give --at MOMENT or --position N.", style="red")
         raise typer.Exit(2)
     when = Moment(position, moment(at, "--at") if at else None)
+    panels = None
     with campaign() as app:
-        names = ["funnel"] + ([report_definition(report).read_model] if report else [])
-        with read_models_as_of(app, event_store_env(default_settings()), when, names) as models:
+        names = [*(DASHBOARD_READ_MODELS if dashboard else ["funnel"]),
+                 *([report_definition(report).read_model] if report else [])]
+        head = app.recorder.max_notification_id() or 0
+        with read_models_as_of(app, event_store_env(default_settings()), when, list(dict.fromkeys(names))) as models:
             totals = funnel_figures(models, phase=phase)["totals"]
             built = build_report(report, models) if report else None
+            if dashboard:
+                panels = dashboard_figures(models, app, operator(), None, None, moment_time(app, when, head),
+                                           min(position, head) if position is not None else head)
     if as_json:
         typer.echo(json.dumps({"as_of": when.as_json(), "funnel": totals,
-                               "report": built.as_json() if built else None}, default=str))
+                               "report": built.as_json() if built else None}
+                              | ({"dashboard": panels} if panels else {}), default=str))
         return
     table = Table("stage", "count", title=f"Funnel {when.describe()}")
     for stage, value in totals.items():
         table.add_row(stage, str(value))
     console.print(table)
+    if panels:
+        other = Table("panel", "figure", title=f"Dashboard {when.describe()}")
+        stock, moving, aefi = panels["stock"], panels["shipments"], panels["aefi"]
+        other.add_row("stock: facility/lot rows", f"{stock['rows']} ({stock['stock_outs']} out of stock, "
+                                                   f"{stock['below_minimum']} below minimum)")
+        other.add_row("shipments in transit", f"{moving['in_transit']} ({moving['overdue']} overdue, "
+                                              f"{moving['vials']} vials)")
+        other.add_row("AEFI reports", str(aefi["total"]))
+        console.print(other)
     if built:
         rows = Table(*(c.title for c in built.definition.columns), title=built.definition.title)
         for row in built.rows:

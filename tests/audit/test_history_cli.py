@@ -72,3 +72,23 @@ def test_figures_as_of_a_position(chain: ColdChain, rantai) -> None:
                             "--json").output)
     assert now["funnel"]["targeted"] == 4 and now["report"]["rows"][0]["targeted"] == 4
     assert rantai("audit", "figures").exit_code == 2
+
+
+def test_the_whole_dashboard_as_of_a_moment_from_the_command_line(chain: ColdChain, rantai) -> None:
+    # Given a shipment dispatched (the scenario's clock: January 2021) and later received
+    chain.release("CV001", 100)
+    sscc = chain.ship("BIOFARMA", "32", ("CV001", 10))
+    dispatched = chain.app.recorder.max_notification_id()
+    chain.receive_all(sscc)
+    # When the dashboard is asked for as of the dispatch, and as of now
+    then = rantai("audit", "figures", "--position", str(dispatched), "--dashboard", "--json")
+    now = rantai("audit", "figures", "--at", "2100-01-01T00:00:00+07:00", "--dashboard", "--json")
+    # Then the shipment was in transit then, and is not now
+    assert then.exit_code == 0 and now.exit_code == 0, then.output + now.output
+    then_panels, now_panels = json.loads(then.output)["dashboard"], json.loads(now.output)["dashboard"]
+    assert then_panels["shipments"]["in_transit"] == 1 and then_panels["shipments"]["longest"][0]["sscc"] == sscc
+    assert now_panels["shipments"]["in_transit"] == 0
+    assert then_panels["log_head"] == dispatched
+    # and the plain output shows the panels too
+    plain = rantai("audit", "figures", "--position", str(dispatched), "--dashboard")
+    assert plain.exit_code == 0 and "shipments in transit" in plain.output
