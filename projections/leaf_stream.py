@@ -11,14 +11,19 @@ the rows). Blocks are given out in log order and taken back in log order, so
 the stream is exactly the one a single reader would make.
 
 The helper is forked (it starts at once: nothing to import) and runs only the
-code below, on a store it opens itself. Where there is no ``fork`` (or the log
-is a single block) this process reads everything alone.
+code below, on a store it opens itself. The two talk through two one-way pipes,
+each end held by one process only, so that either sees the other die: a helper
+that dies or cannot read is reported (``HelperFailed``), and a verifier killed
+midway takes its helper with it. Where there is no ``fork`` (or the log is a
+single block) this process reads everything alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import queue
+import threading
 from array import array
 from collections import deque
 from collections.abc import Iterator
@@ -58,42 +63,56 @@ def block_pages(store: SealStore, lo: int, hi: int) -> Iterator[Page]:
 
 def shared(store: SealStore, blocks: list[tuple[int, int]]) -> Iterator[Page]:
     context = multiprocessing.get_context("fork")
-    tasks: Any = context.SimpleQueue()
-    results: Any = context.Queue()
-    process = context.Process(target=help_with, args=(store.reopened(), tasks, results),
+    tasks_in, tasks_out = context.Pipe(duplex=False)  # (receiving end, sending end)
+    results_in, results_out = context.Pipe(duplex=False)
+    process = context.Process(target=help_with, args=(store.reopened(), tasks_in, results_out, (tasks_out, results_in)),
                               name="rantai-verify-helper", daemon=True)
     process.start()
+    tasks_in.close()  # each end is held by one process only: when either process dies, the other reads EOF
+    results_out.close()
     try:
         given = deque(block for n, block in enumerate(blocks) if HELPER_TAKES[n % len(HELPER_TAKES)])
         for _ in range(AHEAD):
-            if given:
-                tasks.put(given.popleft())
+            give(tasks_out, given, process)
         for n, (lo, hi) in enumerate(blocks):
             if not HELPER_TAKES[n % len(HELPER_TAKES)]:
                 yield from block_pages(store, lo, hi)
                 continue
-            positions, hashes = answer(results, process)
-            if given:
-                tasks.put(given.popleft())
+            positions, hashes = answer(results_in, process)
+            give(tasks_out, given, process)
             yield positions, hashes
     finally:
-        tasks.put(None)
+        tasks_out.close()  # the helper reads the end of its work
+        results_in.close()
         process.join(timeout=5)
         if process.is_alive():
             process.kill()
             process.join()
 
 
+def give(tasks: Any, given: deque[tuple[int, int]], process: Any) -> None:
+    """The helper's next block, if any is left."""
+    if given:
+        try:
+            tasks.send(given.popleft())
+        except OSError:  # nobody reads its tasks any more
+            raise stopped(process) from None
+
+
+def stopped(process: Any) -> HelperFailed:
+    process.join(timeout=WAIT)
+    return HelperFailed(f"the verifying helper process stopped (exit code {process.exitcode})")
+
+
 def answer(results: Any, process: Any) -> Page:
     """The helper's next block, unpacked."""
-    while True:
-        try:
-            found = results.get(timeout=WAIT)
-            break
-        except queue.Empty:
+    try:
+        while not results.poll(WAIT):
             if not process.is_alive():
-                msg = f"the verifying helper process stopped (exit code {process.exitcode})"
-                raise HelperFailed(msg) from None
+                break
+        found = results.recv()
+    except (EOFError, OSError):
+        raise stopped(process) from None
     if isinstance(found, str):
         raise HelperFailed(found)
     packed_positions, packed_hashes = found
@@ -102,16 +121,47 @@ def answer(results: Any, process: Any) -> Page:
     return positions.tolist(), [packed_hashes[i:i + 32] for i in range(0, len(packed_hashes), 32)]
 
 
-def help_with(store: SealStore, tasks: Any, results: Any) -> None:
-    """The helper process: read and hash each block it is given, until it is given None."""
+def help_with(store: SealStore, tasks: Any, results: Any, theirs: tuple[Any, ...]) -> None:
+    """The helper process: read and hash each block it is given, until its tasks end (the
+    other process closed them, or died). A thread of its own sends the answers, so that the
+    next block is read while the other process has not yet taken the last one."""
+    for end in theirs:  # the other process's ends, inherited by the fork: closed, so that its death is seen
+        end.close()
+    outbox: queue.Queue[object] = queue.Queue(AHEAD)
+    sender = threading.Thread(target=send_all, args=(outbox, results), daemon=True)
+    sender.start()
     try:
-        while (block := tasks.get()) is not None:
+        while True:
+            try:
+                block = tasks.recv()
+            except EOFError:
+                break
             positions, hashes = array("q"), []
             for page_positions, page_hashes in block_pages(store, *block):
                 positions.extend(page_positions)
                 hashes += page_hashes
-            results.put((positions.tobytes(), b"".join(hashes)))
+            outbox.put((positions.tobytes(), b"".join(hashes)))
     except Exception as error:  # noqa: BLE001 - reported by the process that waits for the block
-        results.put(f"the verifying helper process could not read the log: {type(error).__name__}: {error}")
+        outbox.put(f"the verifying helper process could not read the log: {type(error).__name__}: {error}")
+        with contextlib.suppress(EOFError, OSError):  # taking the blocks still sent, until the other process ends
+            while True:
+                tasks.recv()
     finally:
+        outbox.put(None)
+        sender.join()
         store.close()
+
+
+def send_all(outbox: queue.Queue[object], results: Any) -> None:
+    """Send what the helper puts in ``outbox`` until None; once nobody reads any more (the other
+    process is gone), keep taking without sending, so that the helper never waits on a full outbox."""
+    reader_gone = False
+    while (item := outbox.get()) is not None:
+        if reader_gone:
+            continue
+        try:
+            results.send(item)
+        except (BrokenPipeError, EOFError, OSError):
+            reader_gone = True
+    with contextlib.suppress(OSError):
+        results.close()

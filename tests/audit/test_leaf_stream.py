@@ -86,3 +86,61 @@ def test_rantai_audit_verify_with_a_dead_helper_is_no_verdict_exit_2(rantai, sto
     result = rantai("audit", "verify")
     assert result.exit_code == 2, result.output  # not 1: nothing was found to be tampered with
     assert "Verification stopped before the end: the verifying helper process stopped" in result.output
+
+
+HELD_UP = """
+import json, multiprocessing, sys, threading, time
+from projections import leaf_stream
+from projections.seal import open_seal
+
+store = open_seal(json.loads(sys.argv[1]))
+reading = leaf_stream.block_pages
+
+def slowly(*block):  # each page held up: the verifier is still at work when it is killed
+    for page in reading(*block):
+        time.sleep(0.3)
+        yield page
+
+leaf_stream.block_pages, leaf_stream.BLOCK, leaf_stream.READ_PAGE = slowly, 4, 2
+threading.Timer(1.0, lambda: print(*[p.pid for p in multiprocessing.active_children()], flush=True)).start()
+for _ in leaf_stream.leaf_pages(store, store.head()):
+    pass
+"""
+
+
+def exited(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")  # a zombie has exited (nobody reaped it)
+    except FileNotFoundError:
+        return True
+
+
+def test_a_verifier_killed_midway_leaves_no_helper_behind(settings, store) -> None:
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    # Given a verifier at work, with its helper
+    verifier = subprocess.Popen([sys.executable, "-c", HELD_UP, json.dumps(event_store_env(settings))],
+                                stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    helper = None
+    try:
+        (helper,) = map(int, verifier.stdout.readline().split())
+        assert not exited(helper)
+        # When the verifier is killed (kill -9)
+        verifier.send_signal(signal.SIGKILL)
+        verifier.wait(timeout=10)
+        # Then its helper sees it and stops too, rather than waiting for work forever
+        deadline = time.monotonic() + 15
+        while not exited(helper):
+            assert time.monotonic() < deadline, "the helper outlived the verifier"
+            time.sleep(0.1)
+    finally:
+        verifier.kill()
+        verifier.wait()
+        if helper is not None and not exited(helper):  # (a failed run leaves nothing behind either)
+            os.kill(helper, signal.SIGKILL)
