@@ -14,15 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from domain.bounds import EARLIEST
 from domain.errors import OutOfBounds
 from projections.catalog import READ_MODELS
 from projections.funnel import STAGES, rates
 from projections.read_model import ReadModel
 from projections.replay import Difference, compare, replay, scratch_read_models
 
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)  # (as the API's other times)
 
 
 class AsOfNotUnderstood(OutOfBounds):
@@ -41,6 +43,8 @@ class Moment:
             raise AsOfNotUnderstood("Give either a moment (when things happened) or a log position, not both.")
         if self.occurred is not None and self.occurred.tzinfo is None:
             raise AsOfNotUnderstood("A moment needs its offset (e.g. 2021-01-13T18:30:00+07:00).")
+        if self.occurred is not None and not EARLIEST <= self.occurred <= LATEST:
+            raise AsOfNotUnderstood("A moment must lie between 2020 and 2100.")
         if self.position is not None and self.position < 0:
             raise AsOfNotUnderstood("Log positions start at 0.")
 

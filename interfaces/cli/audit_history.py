@@ -142,7 +142,7 @@ def figures(
     The log is replayed into scratch read models up to a log position (--position: what was
     recorded by then), or with the events that had occurred by --at (what had happened by then)."""
     from interfaces.api.routers.dashboard import DASHBOARD_READ_MODELS, dashboard_figures
-    from interfaces.as_of import Moment, funnel_figures, moment_time, read_models_as_of
+    from interfaces.as_of import AsOfNotUnderstood, Moment, funnel_figures, moment_time, read_models_as_of
     from interfaces.bootstrap import default_settings
     from interfaces.cli.terminal import campaign, console, errors, operator
     from interfaces.reports import build_report, report_definition
@@ -151,7 +151,11 @@ def figures(
     if (at is None) == (position is None):
         errors.print("Give --at MOMENT or --position N.", style="red")
         raise typer.Exit(2)
-    when = Moment(position, moment(at, "--at") if at else None)
+    try:
+        when = Moment(position, moment(at, "--at") if at else None)
+    except AsOfNotUnderstood as error:
+        errors.print(str(error), style="red")
+        raise typer.Exit(2) from None
     panels = None
     with campaign() as app:
         names = [*(DASHBOARD_READ_MODELS if dashboard else ["funnel"]),
