@@ -21,6 +21,7 @@ single block) this process reads everything alone.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
 import queue
 import threading
@@ -46,13 +47,25 @@ class HelperFailed(RuntimeError):
 
 
 def leaf_pages(store: SealStore, head: int, helper: bool = True) -> Iterator[Page]:
-    """The (log positions, leaf hashes) of every row up to log position ``head``, in log order."""
-    blocks = [(lo, min(lo + BLOCK, head)) for lo in range(0, head, BLOCK)]
-    if helper and len(blocks) > 1 and "fork" in multiprocessing.get_all_start_methods():
+    """The (log positions, leaf hashes) of every row after position 0 up to ``head``, in log order."""
+    blocks = blocks_of(store, head)
+    first = list(itertools.islice(blocks, 2))
+    blocks = itertools.chain(first, blocks)
+    if helper and len(first) > 1 and "fork" in multiprocessing.get_all_start_methods():
         yield from shared(store, blocks)
     else:
         for lo, hi in blocks:
             yield from block_pages(store, lo, hi)
+
+
+def blocks_of(store: SealStore, head: int) -> Iterator[tuple[int, int]]:
+    """Blocks of log positions (after ``lo``, up to ``hi``) that hold rows: each starts at the next
+    row, so a gap costs one lookup however wide (a forged row at a far position included)."""
+    lo = 0
+    while lo < head and (start := store.next_position(lo)) is not None and start <= head:
+        lo, hi = start - 1, min(start - 1 + BLOCK, head)
+        yield lo, hi
+        lo = hi
 
 
 def block_pages(store: SealStore, lo: int, hi: int) -> Iterator[Page]:
@@ -61,7 +74,7 @@ def block_pages(store: SealStore, lo: int, hi: int) -> Iterator[Page]:
         yield [row[0] for row in rows], leaf_hashes(rows)
 
 
-def shared(store: SealStore, blocks: list[tuple[int, int]]) -> Iterator[Page]:
+def shared(store: SealStore, blocks: Iterator[tuple[int, int]]) -> Iterator[Page]:
     context = multiprocessing.get_context("fork")
     tasks_in, tasks_out = context.Pipe(duplex=False)  # (receiving end, sending end)
     results_in, results_out = context.Pipe(duplex=False)
@@ -70,17 +83,32 @@ def shared(store: SealStore, blocks: list[tuple[int, int]]) -> Iterator[Page]:
     process.start()
     tasks_in.close()  # each end is held by one process only: when either process dies, the other reads EOF
     results_out.close()
+    numbered = enumerate(blocks)
+    planned: deque[tuple[bool, tuple[int, int]]] = deque()  # (the helper's?, block), in log order
+    given = 0  # blocks given to the helper and not yet answered
+
+    def plan() -> None:  # blocks are found as the log is read: the helper's are given AHEAD of their turn
+        nonlocal given
+        while given < AHEAD and (found := next(numbered, None)) is not None:
+            n, block = found
+            helpers = HELPER_TAKES[n % len(HELPER_TAKES)]
+            planned.append((helpers, block))
+            if helpers:
+                give(tasks_out, block, process)
+                given += 1
+
     try:
-        given = deque(block for n, block in enumerate(blocks) if HELPER_TAKES[n % len(HELPER_TAKES)])
-        for _ in range(AHEAD):
-            give(tasks_out, given, process)
-        for n, (lo, hi) in enumerate(blocks):
-            if not HELPER_TAKES[n % len(HELPER_TAKES)]:
+        plan()
+        while planned:
+            helpers, (lo, hi) = planned.popleft()
+            if helpers:
+                positions, hashes = answer(results_in, process)
+                given -= 1
+                plan()
+                yield positions, hashes
+            else:
                 yield from block_pages(store, lo, hi)
-                continue
-            positions, hashes = answer(results_in, process)
-            give(tasks_out, given, process)
-            yield positions, hashes
+            plan()
     finally:
         tasks_out.close()  # the helper reads the end of its work
         results_in.close()
@@ -90,13 +118,12 @@ def shared(store: SealStore, blocks: list[tuple[int, int]]) -> Iterator[Page]:
             process.join()
 
 
-def give(tasks: Any, given: deque[tuple[int, int]], process: Any) -> None:
-    """The helper's next block, if any is left."""
-    if given:
-        try:
-            tasks.send(given.popleft())
-        except OSError:  # nobody reads its tasks any more
-            raise stopped(process) from None
+def give(tasks: Any, block: tuple[int, int], process: Any) -> None:
+    """A block for the helper."""
+    try:
+        tasks.send(block)
+    except OSError:  # nobody reads its tasks any more
+        raise stopped(process) from None
 
 
 def stopped(process: Any) -> HelperFailed:

@@ -251,7 +251,15 @@ class SealStore:
         rows = self.fetch(self.head_query())
         return (rows[0][0] or 0) if rows else 0
 
+    def next_position(self, after: int) -> int | None:
+        """The log position of the first row after ``after`` (None: there is none)."""
+        rows = self.fetch(self.next_query(), (after,))
+        return rows[0][0] if rows else None
+
     def head_query(self) -> str:
+        raise NotImplementedError
+
+    def next_query(self) -> str:
         raise NotImplementedError
 
 
@@ -281,6 +289,9 @@ class SQLiteSeal(SealStore):
 
     def head_query(self) -> str:
         return "SELECT MAX(rowid) FROM {events}"
+
+    def next_query(self) -> str:
+        return "SELECT MIN(rowid) FROM {events} WHERE rowid > ?"
 
 
 class PostgresSeal(SealStore):
@@ -316,6 +327,9 @@ class PostgresSeal(SealStore):
 
     def head_query(self) -> str:
         return "SELECT MAX(notification_id) FROM {events}"
+
+    def next_query(self) -> str:
+        return "SELECT MIN(notification_id) FROM {events} WHERE notification_id > ?"
 
     def install_triggers(self) -> None:
         """Refuse UPDATE, DELETE and TRUNCATE on the event and snapshot tables (idempotent).

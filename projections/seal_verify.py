@@ -38,6 +38,7 @@ from projections.leaf_stream import READ_PAGE, leaf_pages
 from projections.seal import Leaf, Row, SealStore, leaf_of
 
 CHUNK_LEVEL = 10  # sealed leaves are compared 2**10 at a time, through their stored subtree
+FIRST_POSSIBLE = -(2**63)  # the smallest position a row can be given (64-bit)
 LOOK_AHEAD = 256  # rows and leaves read past the first difference, to tell a deletion from an insertion
 
 
@@ -132,6 +133,7 @@ class Verifier:
         report.rows, report.root = walk.frontier.size, walk.frontier.root()
         if report.rows > report.sealed:
             self.check_unsealed(walk.sealed_after, walk.chunk_after, report)
+        self.check_before_the_first(report)
         if not walk.differs and start < report.sealed:  # the sealed leaves after the last whole chunk
             self.locate(start, report.sealed, before, report, whole_chunk=False)
         for size, expected in walk.roots.items():
@@ -190,6 +192,14 @@ class Verifier:
             roots.setdefault(checkpoint.size, []).append((label, checkpoint.root))
             report.checkpoints += 1
         return roots
+
+    def check_before_the_first(self, report: Report) -> None:
+        """Log positions start at 1: a row at 0 or below was put there by hand (the application would
+        still load it as part of its aggregate, and neither the sealer nor the walk reads it)."""
+        rows = self.store.rows(FIRST_POSSIBLE, 1)
+        if rows and rows[0][0] <= 0:
+            report.findings.append(Finding((0, -1), "TAMPERED: an event at a log position where none can be (the "
+                                                    f"log starts at 1): {describe_row(rows[0])}"))
 
     def check_unsealed(self, after: int, upto: int, report: Report) -> None:
         """Decrypt each row the sealer has not reached yet (after log position ``after``, up to ``upto``)."""

@@ -89,9 +89,23 @@ def append_a_forged_event(attacker: Attacker, chain) -> tuple[str, tuple[int, st
     return "an event not yet sealed does not decrypt", (position, forged, 1)
 
 
+def forge_an_event_before_the_first(attacker: Attacker, chain) -> tuple[str, tuple[int, str, int]]:
+    position, forged = attacker.append_forged()
+    attacker.run("UPDATE {t} SET {id} = ? WHERE {id} = ?", (-5, position))  # where neither sealer nor walk reads
+    return "an event at a log position where none can be", (-5, forged, 1)
+
+
+def forge_an_event_at_a_far_position(attacker: Attacker, chain) -> tuple[str, tuple[int, str, int]]:
+    position, forged = attacker.append_forged()
+    far = 2**62  # (verify reads the rows there are: the gap costs one lookup, not 2**62 / 20,000 queries)
+    attacker.run("UPDATE {t} SET {id} = ? WHERE {id} = ?", (far, position))
+    return "an event not yet sealed does not decrypt", (far, forged, 1)
+
+
 @pytest.mark.parametrize("attack", [
     change_a_byte, delete_a_middle_event, delete_the_newest_event, delete_the_newest_event_then_write_one,
-    swap_two_events, insert_a_forged_event_between_others, append_a_forged_event,
+    swap_two_events, insert_a_forged_event_between_others, append_a_forged_event, forge_an_event_before_the_first,
+    forge_an_event_at_a_far_position,
 ], ids=lambda attack: attack.__name__)
 def test_verify_names_the_first_event_that_differs(audit, attack) -> None:
     rantai, attacker, chain = audit
