@@ -105,10 +105,16 @@ def sign(origin: str, size: int, root: bytes, key: Ed25519PrivateKey) -> Checkpo
     return Checkpoint(origin, size, root, note)
 
 
+def check_origin(origin: str) -> str:
+    """A log's name on its checkpoints and keys: one word without '+'."""
+    if not origin or "+" in origin or any(c.isspace() for c in origin):
+        raise BadCheckpoint("a checkpoint's origin is one word without '+' (RANTAI_CHECKPOINT_ORIGIN)")
+    return origin
+
+
 def checkpoint_signer(origin: str, key: Ed25519PrivateKey) -> Callable[[int, bytes], Checkpoint]:
     """What a sealer calls to sign a checkpoint of (size, root)."""
-    if not origin or "+" in origin or any(c.isspace() for c in origin):
-        raise BadCheckpoint(f"a checkpoint's origin is one word without '+' (RANTAI_CHECKPOINT_ORIGIN={origin!r})")
+    check_origin(origin)
     return lambda size, root: sign(origin, size, root, key)
 
 

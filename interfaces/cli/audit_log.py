@@ -32,6 +32,7 @@ from projections.checkpoints import (
     Checkpoint,
     UnreadableCheckpoint,
     Key,
+    check_origin,
     checkpoint_signer,
     read_any,
     read_verifier_keys,
@@ -57,9 +58,31 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def settings() -> Settings:
+    """The settings; ones that cannot be read end the command (exit 2, not 1: that is tampering)."""
+    from pydantic import ValidationError
+
     from interfaces.bootstrap import default_settings
 
-    return default_settings()
+    try:
+        return default_settings()
+    except ValidationError as error:
+        wrong = ", ".join(f"RANTAI_{'_'.join(map(str, e['loc'])).upper()}" for e in error.errors())
+        raise fail(f"The settings cannot be read: {wrong} (see the README's settings).") from None
+
+
+def origin() -> str:
+    """The log's name on its checkpoints; one that cannot be one ends the command (exit 2)."""
+    try:
+        return check_origin(settings().checkpoint_origin)
+    except BadCheckpoint as error:
+        raise fail(str(error)) from None
+
+
+def write_out(out: Path, text: str) -> None:
+    try:
+        out.write_text(text)
+    except OSError as error:
+        raise fail(f"Cannot write {out}: {error.strerror or type(error).__name__}") from None
 
 
 @contextmanager
@@ -96,7 +119,7 @@ def private_key():  # -> Ed25519PrivateKey
 def public_keys(file: Path | None) -> list[Key]:
     """The verifier keys in ``file`` (one a line), or the configured signing key's and those it replaced."""
     if file is None:
-        return [(settings().checkpoint_origin, private_key().public_key()), *retired_keys()]
+        return [(origin(), private_key().public_key()), *retired_keys()]
     try:
         keys = read_verifier_keys(file.read_text())
     except (OSError, UnicodeDecodeError, BadCheckpoint) as error:
@@ -126,7 +149,7 @@ def read_checkpoint(file: Path, keys: list[Key]) -> Checkpoint:
 def issue_checkpoint(store: SealStore) -> Checkpoint:
     """Seal the log to its end and sign (and store) a checkpoint of it."""
     try:
-        signer = checkpoint_signer(settings().checkpoint_origin, private_key())
+        signer = checkpoint_signer(origin(), private_key())
     except BadCheckpoint as error:
         raise fail(str(error)) from None
     return Sealer(store, signer=signer).checkpoint()
@@ -141,10 +164,7 @@ def checkpoint(out: Annotated[Path | None, typer.Option("--out", help="Write it 
     if out is None:
         typer.echo(note, nl=False)
         return
-    try:
-        out.write_text(note)
-    except OSError as error:
-        raise fail(f"Cannot write {out}: {error.strerror}") from None
+    write_out(out, note)
 
 
 @audit.command("public-key")
@@ -153,11 +173,11 @@ def public_key_command(out: Annotated[Path | None, typer.Option("--out", help="W
                                                                           "line), for older checkpoints")] = False,
                        ) -> None:
     """The key checkpoints are signed with, as a verifier key to publish beside them."""
-    keys = public_keys(None) if every else [(settings().checkpoint_origin, private_key().public_key())]
+    keys = public_keys(None) if every else [(origin(), private_key().public_key())]
     text = "".join(verifier_key(name, public) + "\n" for name, public in keys)
     typer.echo(text, nl=False)
     if out is not None:
-        out.write_text(text)
+        write_out(out, text)
 
 
 @audit.command("verify")
@@ -234,7 +254,7 @@ def prove(kind: Annotated[str, typer.Argument(help="shipment, lot, stock, recipi
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text)
+        write_out(out, text)
 
 
 def latest_checkpoint(store: SealStore, leaf: Leaf) -> Checkpoint:

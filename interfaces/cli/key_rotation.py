@@ -7,11 +7,18 @@ then joins ``RANTAI_CHECKPOINT_RETIRED_KEYS`` (verifier keys, space-separated),
 so that the checkpoints it signed still verify; a checkpoint names its
 signer's key by the key's id, and a retired key never signs again. Auditors
 are given the new public key and keep the old ones.
+
+Only the secrets file the server reads is rotated, and only when it holds the
+key in use: keys set in the environment are rotated where it is set. Nothing
+is signed before the file is known to be readable and writable, and the file
+is replaced in one step (a link is followed: its target is replaced).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +29,18 @@ from interfaces.settings import SECRETS_FILE
 from projections.checkpoints import new_signing_key, signing_key, verifier_key
 
 KEY, RETIRED = "RANTAI_CHECKPOINT_KEY", "RANTAI_CHECKPOINT_RETIRED_KEYS"
+ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def assigned(line: str) -> tuple[str, str] | None:
+    """(name, value) of a ``NAME=value`` line of a secrets file (``export`` and quotes allowed)."""
+    found = ASSIGNMENT.match(line)
+    if found is None:
+        return None
+    value = found.group(2)
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    return found.group(1), value
 
 
 @keys.command("rotate-checkpoint")
@@ -31,28 +50,55 @@ def rotate_checkpoint(
     """Sign checkpoints with a new key from now on (the present one signs a last checkpoint first, and
     its public key is kept so that the checkpoints it signed still verify)."""
     from interfaces.bootstrap import default_settings
-    from interfaces.cli.audit_log import fail, issue_checkpoint, private_key, retired_keys, seal_store, settings
+    from interfaces.cli.audit_log import fail, issue_checkpoint, origin, private_key, retired_keys, seal_store, settings
 
-    if os.environ.get(KEY):
-        raise fail(f"{KEY} comes from the environment: rotate it where the environment is set (keep the present "
-                   f"key's public half in {RETIRED}).")
-    if not secrets_file.exists() or not any(line.startswith(f"{KEY}=") for line in secrets_file.read_text().split()):
+    for name in (KEY, RETIRED):
+        if name in os.environ:
+            raise fail(f"{name} is set in the environment, which wins over {secrets_file}: rotate the key where "
+                       f"the environment is set (and keep the present key's public half in {RETIRED}).")
+    target = secrets_file.resolve()
+    try:
+        lines = target.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
+        raise fail(f"{secrets_file} cannot be read: {reason}.") from None
+    held = [value for name, value in filter(None, map(assigned, lines)) if name == KEY]
+    if not held:
         raise fail(f"{secrets_file} holds no {KEY}: there is no key to rotate.")
-    present, origin = private_key(), settings().checkpoint_origin
-    retired = [verifier_key(name, public) for name, public in retired_keys()]
+    if held[-1] != settings().checkpoint_key:
+        raise fail(f"{secrets_file} holds another checkpoint key than the one in use: give the secrets file "
+                   "the server reads (var/secrets.env where `rantai serve` runs).")
+    if not os.access(target.parent, os.W_OK) or not os.access(target, os.W_OK):
+        raise fail(f"{secrets_file} cannot be replaced (no write permission): nothing was changed.")
+    present, name = private_key(), origin()
+    retired = [verifier_key(key_name, public) for key_name, public in retired_keys()]
     with seal_store() as (store, _):
         last = issue_checkpoint(store)
-    replaced = verifier_key(origin, present.public_key())
     seed = new_signing_key()
-    kept = [line for line in secrets_file.read_text().splitlines() if line.split("=", 1)[0] not in (KEY, RETIRED)]
-    lines = [*kept, f"{KEY}={seed}", f"{RETIRED}={' '.join([*retired, replaced])}"]
-    temporary = secrets_file.with_name(secrets_file.name + ".new")
-    temporary.write_text("".join(f"{line}\n" for line in lines))
-    temporary.chmod(0o600)
-    temporary.replace(secrets_file)  # at once: never a file with neither key
+    kept = [line for line in lines if (assigned(line) or ("",))[0] not in (KEY, RETIRED)]
+    text = "".join(f"{line}\n" for line in [*kept, f"{KEY}={seed}",
+                                             f"{RETIRED}={' '.join([*retired, verifier_key(name, present.public_key())])}"])
+    replace(target, text, fail)
     default_settings.cache_clear()
     typer.echo(f"A last checkpoint was signed with the present key: {last.size} events.")
     typer.echo(f"New checkpoint key written to {secrets_file}. Its public key, to publish beside the old one(s):")
-    typer.echo(verifier_key(origin, signing_key(seed).public_key()))
+    typer.echo(verifier_key(name, signing_key(seed).public_key()))
     typer.echo(f"The replaced key's public half is kept in {RETIRED}: the checkpoints it signed still verify. "
                "Restart rantai worker and rantai serve so that they sign with the new key.")
+
+
+def replace(target: Path, text: str, fail) -> None:  # noqa: ANN001 - audit_log.fail
+    """Write ``text`` to a new file readable by its owner alone, then put it in ``target``'s place at once."""
+    temporary = target.with_name(f".{target.name}.new")
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(text)
+        os.replace(temporary, target)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise fail(f"{target} could not be replaced ({error.strerror or type(error).__name__}): the present key "
+                   "stays in use; its last checkpoint is signed, which does no harm.") from None

@@ -4,6 +4,7 @@ keys is told which checkpoints it cannot vouch for."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -83,13 +84,65 @@ def test_without_the_replaced_public_key_the_old_checkpoints_do_not_verify(filed
     assert result.exit_code == 1 and "carries no signature" in result.stdout, result.output
 
 
-def test_a_key_held_in_the_environment_or_no_key_is_not_rotated(filed, monkeypatch) -> None:
+def test_what_cannot_be_rotated_safely_is_refused_and_nothing_changes(filed, monkeypatch) -> None:
+    from interfaces.bootstrap import default_settings
+
     rantai, _, tmp = filed
-    before = (tmp / "var" / "secrets.env").read_text()
-    monkeypatch.setenv(KEY, new_signing_key())
+    secrets_file = tmp / "var" / "secrets.env"
+    before = secrets_file.read_text()
+
+    def refused(*args: str) -> str:
+        default_settings.cache_clear()
+        result = rantai("keys", "rotate-checkpoint", *args)
+        assert result.exit_code == 2, result.output  # a usage error, not a traceback (1)
+        assert secrets_file.read_text() == before
+        return result.output
+
+    # a key, or the retired keys (even empty), set in the environment: it wins over the file
+    for name, value in ((KEY, new_signing_key()), (RETIRED, "")):
+        monkeypatch.setenv(name, value)
+        assert "is set in the environment" in refused()
+        monkeypatch.delenv(name)
+    # a file that is missing, a directory, not text, or holds no key
+    assert "cannot be read" in refused("--secrets", str(tmp / "missing.env"))
+    assert "cannot be read" in refused("--secrets", str(tmp / "var"))
+    (tmp / "binary.env").write_bytes(b"\xff\xfe\x00")
+    assert "cannot be read" in refused("--secrets", str(tmp / "binary.env"))
+    (tmp / "empty.env").write_text("RANTAI_OTHER=1\n")
+    assert "holds no RANTAI_CHECKPOINT_KEY" in refused("--secrets", str(tmp / "empty.env"))
+    # another file's key than the one in use (it would be discarded, and the one in use stay active)
+    (tmp / "other.env").write_text(f"{KEY}={new_signing_key()}\n")
+    assert "another checkpoint key than the one in use" in refused("--secrets", str(tmp / "other.env"))
+    assert (tmp / "other.env").read_text().count(KEY) == 1
+    # a file that cannot be replaced
+    secrets_file.chmod(0o400)
+    try:
+        if not os.access(secrets_file, os.W_OK):  # (root may write anyway)
+            assert "cannot be replaced" in refused()
+    finally:
+        secrets_file.chmod(0o600)
+    assert not list((tmp / "var").glob(".*.new"))
+
+
+def test_export_lines_quotes_and_a_linked_secrets_file_are_rotated_in_place(filed) -> None:
+    from interfaces.bootstrap import default_settings
+
+    rantai, _, tmp = filed
+    seed = new_signing_key()
+    real = tmp / "keys" / "secrets.env"
+    real.parent.mkdir()
+    real.write_text(f"RANTAI_OTHER=kept\nexport {KEY} = \"{seed}\"\n")
+    (tmp / "var" / "secrets.env").unlink()
+    (tmp / "var" / "secrets.env").symlink_to(real)
+    default_settings.cache_clear()
+    assert default_settings().checkpoint_key == seed  # the settings read it so
     result = rantai("keys", "rotate-checkpoint")
-    assert result.exit_code == 2 and "comes from the environment" in result.output
-    monkeypatch.delenv(KEY)
-    result = rantai("keys", "rotate-checkpoint", "--secrets", str(tmp / "missing.env"))
-    assert result.exit_code == 2 and "no RANTAI_CHECKPOINT_KEY" in result.output
-    assert (tmp / "var" / "secrets.env").read_text() == before
+    assert result.exit_code == 0, result.output
+    assert (tmp / "var" / "secrets.env").is_symlink()  # the link kept; its target rotated
+    text = real.read_text()
+    assert seed not in text.split(f"{RETIRED}=")[0]  # the old private key is gone, not left beside the new one
+    assert text.count(f"{KEY}=") == 1 and "RANTAI_OTHER=kept" in text
+    assert oct(real.stat().st_mode & 0o777) == "0o600"
+    default_settings.cache_clear()
+    assert default_settings().checkpoint_key not in (None, seed)
+    assert rantai("audit", "verify").exit_code == 0

@@ -173,3 +173,26 @@ def test_an_empty_log_and_its_checkpoint_verify(rantai, monkeypatch, tmp_path) -
     assert (tmp_path / "empty.txt").read_text().split("\n")[1] == "0"
     result = rantai("audit", "verify", "--checkpoint", str(tmp_path / "empty.txt"))
     assert result.exit_code == 0, result.output
+
+
+def test_settings_and_files_that_cannot_be_used_are_usage_errors_not_tampering(sealed, monkeypatch) -> None:
+    from interfaces.bootstrap import default_settings
+
+    rantai, _, _, tmp = sealed
+
+    def usage_error(*args: str) -> str:
+        default_settings.cache_clear()
+        result = rantai(*args)
+        assert result.exit_code == 2, (args, result.output)  # never 1: that says the log was tampered with
+        return result.output
+
+    assert "Cannot write" in usage_error("audit", "public-key", "--out", str(tmp / "missing" / "key.pub"))
+    assert "Cannot write" in usage_error("audit", "public-key", "--out", str(tmp))
+    assert "Cannot write" in usage_error("audit", "checkpoint", "--out", str(tmp))
+    monkeypatch.setenv("RANTAI_CHECKPOINT_ORIGIN", "two words")
+    for args in (("audit", "verify"), ("audit", "public-key"), ("audit", "checkpoint")):
+        assert "origin is one word" in usage_error(*args)
+    monkeypatch.delenv("RANTAI_CHECKPOINT_ORIGIN")
+    monkeypatch.setenv("RANTAI_CHECKPOINT_EVERY_MINUTES", "abc")
+    for args in (("audit", "verify"), ("audit", "public-key", "--all")):
+        assert "RANTAI_CHECKPOINT_EVERY_MINUTES" in usage_error(*args)
