@@ -30,8 +30,8 @@ T = TypeVar("T")
 
 
 class UnknownReport(NotFound):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"There is no report called '{name}'. The reports are: {', '.join(REPORTS)}.")
+    def __init__(self) -> None:
+        super().__init__(f"There is no report by that name. The reports are: {', '.join(REPORTS)}.")
 
 
 class OptionNotAccepted(ApplicationError):
@@ -164,7 +164,7 @@ def report_definition(name: str) -> ReportDefinition:
     try:
         return REPORTS[name]
     except KeyError:
-        raise UnknownReport(name) from None
+        raise UnknownReport from None
 
 
 def consistent_read(view: ReadModelView, read: Callable[[], T], attempts: int = 5) -> tuple[T, dict[str, Any]]:

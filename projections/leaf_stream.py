@@ -24,6 +24,7 @@ import contextlib
 import itertools
 import multiprocessing
 import queue
+import signal
 import threading
 from array import array
 from collections import deque
@@ -154,6 +155,7 @@ def help_with(store: SealStore, tasks: Any, results: Any, theirs: tuple[Any, ...
     next block is read while the other process has not yet taken the last one."""
     for end in theirs:  # the other process's ends, inherited by the fork: closed, so that its death is seen
         end.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the verifier's to answer; its end of the pipes ends this
     outbox: queue.Queue[object] = queue.Queue(AHEAD)
     sender = threading.Thread(target=send_all, args=(outbox, results), daemon=True)
     sender.start()

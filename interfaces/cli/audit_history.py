@@ -16,6 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from interfaces.api.params import MAX_PHASE
 from interfaces.cli.audit import audit, keys  # noqa: F401
 
 LIMIT = 20  # differences printed per read model (all of them with --json)
@@ -132,7 +133,7 @@ def figures(
     at: Annotated[str | None, typer.Option("--at", help="What had happened by then (ISO with offset)")] = None,
     position: Annotated[int | None, typer.Option(help="What was recorded up to this log position")] = None,
     report: Annotated[str | None, typer.Option(help="Also this report as of then (see rantai report list)")] = None,
-    phase: Annotated[int | None, typer.Option(help="The funnel of this phase only")] = None,
+    phase: Annotated[int | None, typer.Option(min=1, max=MAX_PHASE, help="The funnel of this phase only")] = None,
     dashboard: Annotated[bool, typer.Option("--dashboard", help="Every panel of the dashboard (stock, "
                                                                "shipments in transit, AEFI too)")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -145,25 +146,25 @@ def figures(
     from interfaces.as_of import AsOfNotUnderstood, Moment, funnel_figures, moment_time, read_models_as_of
     from interfaces.bootstrap import default_settings
     from interfaces.cli.terminal import campaign, console, errors, operator
-    from interfaces.reports import build_report, report_definition
+    from interfaces.reports import UnknownReport, build_report, report_definition
     from interfaces.settings import event_store_env
 
     if (at is None) == (position is None):
         errors.print("Give --at MOMENT or --position N.", style="red")
         raise typer.Exit(2)
     try:
-        when = Moment(position, moment(at, "--at") if at else None)
-    except AsOfNotUnderstood as error:
+        when = Moment(position, moment(at, "--at") if at is not None else None)
+        definition = report_definition(report) if report is not None else None
+    except (AsOfNotUnderstood, UnknownReport) as error:
         errors.print(str(error), style="red")
         raise typer.Exit(2) from None
     panels = None
     with campaign() as app:
-        names = [*(DASHBOARD_READ_MODELS if dashboard else ["funnel"]),
-                 *([report_definition(report).read_model] if report else [])]
+        names = [*(DASHBOARD_READ_MODELS if dashboard else ["funnel"]), *([definition.read_model] if definition else [])]
         head = app.recorder.max_notification_id() or 0
         with read_models_as_of(app, event_store_env(default_settings()), when, list(dict.fromkeys(names))) as models:
             totals = funnel_figures(models, phase=phase)["totals"]
-            built = build_report(report, models) if report else None
+            built = build_report(report, models) if definition else None
             if dashboard:
                 panels = dashboard_figures(models, app, operator(), None, None, moment_time(app, when, head),
                                            min(position, head) if position is not None else head)

@@ -73,7 +73,9 @@ def test_figures_as_of_a_position(chain: ColdChain, rantai) -> None:
     assert now["funnel"]["targeted"] == 4 and now["report"]["rows"][0]["targeted"] == 4
     assert rantai("audit", "figures").exit_code == 2
     for refused in (["--at", "0001-01-01T00:00:00+00:00"], ["--at", "9999-12-31T23:59:59-12:00"], ["--position", "-1"],
-                    ["--at", "2021-01-13T18:30:00"]):  # out of range, or without its offset: a usage error
+                    ["--at", "2021-01-13T18:30:00"], ["--at", ""], ["--position", "3", "--phase", "9" * 20],
+                    ["--position", "3", "--report", "nope"], ["--position", "3", "--report", ""]):
+        # out of range, without its offset, empty, no such report: a usage error
         result = rantai("audit", "figures", *refused)
         assert result.exit_code == 2, (refused, result.output)  # (an uncaught error would be 1)
 

@@ -100,7 +100,7 @@ def test_show_brings_its_read_model_up_to_the_log_first(vaccinations: ColdChain,
 
 def test_unknown_report_or_wrong_option_is_refused(run, tmp_path) -> None:
     code, output = run("report", "show", "stok")
-    assert code == 2 and "There is no report called 'stok'. The reports are: shipments, stock, doses, recipients." in output
+    assert code == 2 and "There is no report by that name. The reports are: shipments, stock, doses, recipients." in output
     code, output = run("report", "export", "doses", "--out", str(tmp_path / "x.csv"), "--phase", "1")
     assert code == 2 and "The doses report does not take phase (it takes facility)." in output
     assert not (tmp_path / "x.csv").exists()

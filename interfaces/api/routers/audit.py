@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from application.errors import TooManyAttempts
 from application.history import KINDS, PERMISSION, History, may_see_personal_data, resolve, state_of
 from interfaces.api.deps import CallerDep, CampaignDep
+from interfaces.api.params import parse_instant
 from interfaces.api.routers.reports import row_in_scope
 from interfaces.api.routers.dashboard import (
     DASHBOARD_READ_MODELS,
@@ -33,7 +34,8 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 Kind = Enum("Kind", {kind: kind for kind in KINDS}, type=str)  # type: ignore[misc]
 KeyPath = Annotated[str, Path(max_length=120, description="The ID parts joined by '/': SSCC, GTIN/LOT, "
                                                           "FACILITY, RECIPIENT_ID, FACILITY/DAY, BLAST_ID, USERNAME")]
-At = Annotated[datetime | None, Query(description="What had happened by then (ISO 8601 with its offset)")]
+At = Annotated[str | None, Query(max_length=40, description="What had happened by then (ISO 8601 with its offset, "
+                                                            "e.g. 2021-01-13T18:30:00+07:00)")]
 Position = Annotated[int | None, Query(ge=0, le=2**62, description="What was recorded up to this log position")]
 
 # A past figure replays the log into a scratch schema (seconds to minutes on a large log):
@@ -139,7 +141,7 @@ def dashboard_as_of(campaign: CampaignDep, caller: CallerDep, at: At = None, pos
     read models up to a log position, or with the events that had occurred by ``at`` (seconds on
     a large log). Ages are measured at that moment."""
     campaign.check_readable(caller, PERMISSION)
-    moment = Moment(position, at)
+    moment = Moment(position, parse_instant(at, "at") if at is not None else None)
     chosen_area(campaign, caller, area)  # an area outside the caller's scope is refused before any replay
     head = campaign.recorder.max_notification_id() or 0
     with replay_slot(), read_models_as_of(campaign, dict(campaign.env), moment, DASHBOARD_READ_MODELS) as models:
@@ -154,7 +156,7 @@ def report_as_of(name: Annotated[str, Path(max_length=40)], campaign: CampaignDe
     """A reconciliation report (JSON) as it stood then, rows inside the caller's scope."""
     campaign.check_readable(caller, PERMISSION)
     definition = report_definition(name)
-    moment = Moment(position, at)
+    moment = Moment(position, parse_instant(at, "at") if at is not None else None)
     with replay_slot(), read_models_as_of(campaign, dict(campaign.env), moment, [definition.read_model]) as models:
         built = build_report(name, models)
     if caller.scope != "national":
