@@ -46,6 +46,7 @@ from projections.seal_verify import Verifier, decrypter
 
 UNREACHABLE = (psycopg.Error, sqlite3.Error)  # no connection, or no event store there
 
+TEXT = "utf-8-sig"  # an auditor's files may start with a byte-order mark (Windows Notepad writes one)
 CheckpointFile = Annotated[Path | None, typer.Option("--checkpoint", help="A checkpoint note kept by an auditor")]
 KeyFile = Annotated[Path | None, typer.Option("--key", help="The log's public (verifier) keys, one a line, from "
                                                             "`rantai audit public-key [--all]`")]
@@ -121,7 +122,7 @@ def public_keys(file: Path | None) -> list[Key]:
     if file is None:
         return [(origin(), private_key().public_key()), *retired_keys()]
     try:
-        keys = read_verifier_keys(file.read_text())
+        keys = read_verifier_keys(file.read_text(encoding=TEXT))
     except (OSError, UnicodeDecodeError, BadCheckpoint) as error:
         raise fail(f"The public key {file} cannot be read: {error}") from None
     if not keys:
@@ -139,7 +140,7 @@ def retired_keys() -> list[Key]:
 def read_checkpoint(file: Path, keys: list[Key]) -> Checkpoint:
     """The checkpoint in ``file``: unreadable -> exit 2; a signature that does not verify -> TAMPERED, exit 1."""
     try:
-        return read_any(file.read_text(), keys)
+        return read_any(file.read_text(encoding=TEXT), keys)
     except (OSError, UnicodeDecodeError, UnreadableCheckpoint) as error:
         raise fail(f"The checkpoint {file} cannot be read: {error}") from None
     except BadCheckpoint as error:
@@ -275,8 +276,8 @@ def check_proof(
     Without --checkpoint, the checkpoint inside the proof is used (its signature still checked)."""
     keys = public_keys(key_file)
     try:
-        row, index, size, path, note = read_proof(json.loads(proof_file.read_text()))
-        note = brought.read_text() if brought else note
+        row, index, size, path, note = read_proof(json.loads(proof_file.read_text(encoding=TEXT)))
+        note = brought.read_text(encoding=TEXT) if brought else note
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise fail(f"The proof cannot be read ({type(error).__name__}).") from None
     try:

@@ -37,6 +37,15 @@ def test_an_outsider_checks_an_inclusion_proof_with_the_checkpoint_and_key_alone
     assert result.exit_code == 0, result.output
     proof = json.loads((tmp / "proof.json").read_text())
     assert proof["event"]["version"] == 3 and "Received" in proof["event"]["topic"]
+    # (files saved by an editor that adds a byte-order mark, with Windows line ends, read the same)
+    for name in ("kept.txt", "key.pub", "proof.json"):
+        text = (tmp / name).read_text()
+        (tmp / f"bom-{name}").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    bom = ["audit", "check-proof", "--proof", str(tmp / "bom-proof.json"), "--key", str(tmp / "bom-key.pub"),
+           "--checkpoint", str(tmp / "bom-kept.txt")]
+    assert rantai(*bom).exit_code == 0, rantai(*bom).output
+    assert rantai("audit", "verify", "--checkpoint", str(tmp / "bom-kept.txt"), "--key", str(tmp / "bom-key.pub"),
+                  ).exit_code == 0
     # When the outsider checks it (no store involved)
     check = ["audit", "check-proof", "--proof", str(tmp / "proof.json"), "--key", str(tmp / "key.pub"),
              "--checkpoint", str(tmp / "kept.txt")]
