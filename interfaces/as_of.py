@@ -57,19 +57,38 @@ class Moment:
         return {"position": self.position, "occurred": self.occurred.isoformat() if self.occurred else None}
 
 
-def moment_time(app: Any, moment: Moment, head: int) -> datetime:
-    """The instant a past moment stands for: its occurred instant, or when the event at its log
-    position (the last one before it, where positions were skipped) was recorded."""
+def stands_for(app: Any, moment: Moment) -> tuple[datetime, int]:
+    """The instant a past moment stands for and the log position it reflects: its occurred
+    instant and the log's head; or, for a log position, when the last event at or before it
+    was recorded, and that position (no further than the head)."""
+    head = app.recorder.max_notification_id() or 0
     if moment.occurred is not None:
-        return moment.occurred
-    stop = min(moment.position or 0, head)
-    while stop > 0:
-        start = max(1, stop - 999)
-        found = app.recorder.select_notifications(start, 1000, stop=stop)
-        if found:
-            return app.mapper.to_domain_event(found[-1]).timestamp
-        stop = start - 1
-    return app.clock()  # before the first event
+        return moment.occurred, head
+    position = min(moment.position or 0, head)
+    last = last_at_or_before(app, position)
+    return (app.mapper.to_domain_event(last).timestamp if last else app.clock()), position
+
+
+def last_at_or_before(app: Any, position: int) -> Any:
+    """The notification of the last event at or before ``position`` (positions may be skipped, by
+    any number): one query when it is there, else a binary search of some 60 at most."""
+    def first_from(start: int) -> Any:
+        found = app.recorder.select_notifications(start, 1, stop=position)
+        return found[0] if found else None
+
+    if position < 1:
+        return None
+    exactly = first_from(position)
+    if exactly is not None or first_from(1) is None:
+        return exactly
+    lo, hi = 1, position - 1  # the largest start with an event between it and ``position``
+    while lo < hi:
+        middle = (lo + hi + 1) // 2
+        if first_from(middle) is not None:
+            lo = middle
+        else:
+            hi = middle - 1
+    return first_from(lo)
 
 
 @contextmanager

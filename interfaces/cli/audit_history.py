@@ -143,7 +143,7 @@ def figures(
     The log is replayed into scratch read models up to a log position (--position: what was
     recorded by then), or with the events that had occurred by --at (what had happened by then)."""
     from interfaces.api.routers.dashboard import DASHBOARD_READ_MODELS, dashboard_figures
-    from interfaces.as_of import AsOfNotUnderstood, Moment, funnel_figures, moment_time, read_models_as_of
+    from interfaces.as_of import AsOfNotUnderstood, Moment, funnel_figures, read_models_as_of, stands_for
     from interfaces.bootstrap import default_settings
     from interfaces.cli.terminal import campaign, console, errors, operator
     from interfaces.reports import UnknownReport, build_report, report_definition
@@ -161,13 +161,11 @@ def figures(
     panels = None
     with campaign() as app:
         names = [*(DASHBOARD_READ_MODELS if dashboard else ["funnel"]), *([definition.read_model] if definition else [])]
-        head = app.recorder.max_notification_id() or 0
         with read_models_as_of(app, event_store_env(default_settings()), when, list(dict.fromkeys(names))) as models:
             totals = funnel_figures(models, phase=phase)["totals"]
             built = build_report(report, models) if definition else None
             if dashboard:
-                panels = dashboard_figures(models, app, operator(), None, None, moment_time(app, when, head),
-                                           min(position, head) if position is not None else head)
+                panels = dashboard_figures(models, app, operator(), None, None, *stands_for(app, when))
     if as_json:
         typer.echo(json.dumps({"as_of": when.as_json(), "funnel": totals,
                                "report": built.as_json() if built else None}

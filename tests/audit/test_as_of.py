@@ -133,3 +133,25 @@ def test_a_past_moment_out_of_range_is_refused_not_a_server_error(chain: ColdCha
         assert answer.status_code == 422, (at, answer.text)
         assert at not in answer.text  # the refusal does not echo the input
     assert api.get(route, params={"at": "2021-01-13T18:30:00+07:00"}, headers=accounts("auditor")).status_code == 200
+
+
+def test_the_last_event_at_or_before_a_position_across_skipped_positions(chain: ColdChain, settings) -> None:
+    from interfaces.as_of import last_at_or_before
+    from tests.audit.tamper import Attacker
+
+    chain.release()
+    chain.receive_all(chain.ship("BIOFARMA", "32", ("CV001", 5)))
+    attacker = Attacker(settings)  # positions skipped, as after failed inserts (and a wide gap)
+    try:
+        positions = [row[0] for row in attacker.rows()]
+        for position in positions[3:6]:
+            attacker.delete(position)
+        far = 10**15
+        attacker.run("UPDATE {t} SET {id} = ? WHERE {id} = ?", (far, positions[-1]))
+    finally:
+        attacker.close()
+    kept = [p for p in positions[:-1] if p not in positions[3:6]] + [far]
+    for asked in [0, 1, positions[3], positions[5], positions[6], positions[-2], positions[-1], far - 1, far, far * 3]:
+        found = last_at_or_before(chain.app, asked)
+        expected = max((p for p in kept if p <= asked), default=None)
+        assert (found.id if found else None) == expected, asked

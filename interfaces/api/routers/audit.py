@@ -26,7 +26,7 @@ from interfaces.api.routers.dashboard import (
     chosen_area,
     dashboard_figures,
 )
-from interfaces.as_of import Moment, moment_time, read_models_as_of
+from interfaces.as_of import Moment, read_models_as_of, stands_for
 from interfaces.reports import build_report, report_definition
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -143,10 +143,8 @@ def dashboard_as_of(campaign: CampaignDep, caller: CallerDep, at: At = None, pos
     campaign.check_readable(caller, PERMISSION)
     moment = Moment(position, parse_instant(at, "at") if at is not None else None)
     chosen_area(campaign, caller, area)  # an area outside the caller's scope is refused before any replay
-    head = campaign.recorder.max_notification_id() or 0
     with replay_slot(), read_models_as_of(campaign, dict(campaign.env), moment, DASHBOARD_READ_MODELS) as models:
-        figures = dashboard_figures(models, campaign, caller, area, clock, moment_time(campaign, moment, head),
-                                    min(position, head) if position is not None else head)
+        figures = dashboard_figures(models, campaign, caller, area, clock, *stands_for(campaign, moment))
     return {"as_of": moment.as_json()} | figures
 
 
