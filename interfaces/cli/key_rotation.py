@@ -17,30 +17,27 @@ is replaced in one step (a link is followed: its target is replaced).
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from dotenv import dotenv_values
 
 from interfaces.cli.audit import keys
 from interfaces.settings import SECRETS_FILE
 from projections.checkpoints import new_signing_key, signing_key, verifier_key
 
 KEY, RETIRED = "RANTAI_CHECKPOINT_KEY", "RANTAI_CHECKPOINT_RETIRED_KEYS"
-ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
 
-def assigned(line: str) -> tuple[str, str] | None:
-    """(name, value) of a ``NAME=value`` line of a secrets file (``export`` and quotes allowed)."""
+def name_of(line: str) -> str | None:
+    """The name a ``NAME=value`` line of a secrets file sets (``export`` allowed), else None."""
     found = ASSIGNMENT.match(line)
-    if found is None:
-        return None
-    value = found.group(2)
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        value = value[1:-1]
-    return found.group(1), value
+    return found.group(1) if found else None
 
 
 @keys.command("rotate-checkpoint")
@@ -58,14 +55,14 @@ def rotate_checkpoint(
                        f"the environment is set (and keep the present key's public half in {RETIRED}).")
     target = secrets_file.resolve()
     try:
-        lines = target.read_text().splitlines()
+        text = target.read_text()
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
         raise fail(f"{secrets_file} cannot be read: {reason}.") from None
-    held = [value for name, value in filter(None, map(assigned, lines)) if name == KEY]
+    held = dotenv_values(stream=io.StringIO(text)).get(KEY)  # read as the settings read it
     if not held:
         raise fail(f"{secrets_file} holds no {KEY}: there is no key to rotate.")
-    if held[-1] != settings().checkpoint_key:
+    if held != settings().checkpoint_key:
         raise fail(f"{secrets_file} holds another checkpoint key than the one in use: give the secrets file "
                    "the server reads (var/secrets.env where `rantai serve` runs).")
     if not os.access(target.parent, os.W_OK) or not os.access(target, os.W_OK):
@@ -75,10 +72,10 @@ def rotate_checkpoint(
     with seal_store() as (store, _):
         last = issue_checkpoint(store)
     seed = new_signing_key()
-    kept = [line for line in lines if (assigned(line) or ("",))[0] not in (KEY, RETIRED)]
-    text = "".join(f"{line}\n" for line in [*kept, f"{KEY}={seed}",
-                                             f"{RETIRED}={' '.join([*retired, verifier_key(name, present.public_key())])}"])
-    replace(target, text, fail)
+    kept = [line for line in text.splitlines() if name_of(line) not in (KEY, RETIRED)]
+    rotated = "".join(f"{line}\n" for line in [*kept, f"{KEY}={seed}",
+                                                f"{RETIRED}={' '.join([*retired, verifier_key(name, present.public_key())])}"])
+    replace(target, rotated, fail)
     default_settings.cache_clear()
     typer.echo(f"A last checkpoint was signed with the present key: {last.size} events.")
     typer.echo(f"New checkpoint key written to {secrets_file}. Its public key, to publish beside the old one(s):")
